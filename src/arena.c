@@ -3,7 +3,7 @@
  * quarter chunk get a chunk of their own so that big strings do not waste
  * the tail of the current one.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdalign.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /*
  * buf.c: growable NUL-terminated byte buffer. See buf.h.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdio.h>
 #include <stdlib.h>

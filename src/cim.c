@@ -1,7 +1,7 @@
 /*
  * cim.c: names and small predicates for the CIM type model (cim.h).
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <strings.h>
 

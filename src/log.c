@@ -3,7 +3,7 @@
  * Lines go to stderr (with a level prefix) in the foreground and to syslog
  * otherwise; messages above the configured level are dropped early.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <stdatomic.h>

@@ -1,7 +1,7 @@
 /*
  * xmalloc.c: allocation that never returns NULL. See xmalloc.h.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <stdint.h>

@@ -1,0 +1,106 @@
+/*
+ * cimlistend.conf: INI files (main file, then the conf.d drop-ins beside it in
+ * name order) loaded into a fresh struct config, validated completely, and
+ * only then handed over; start-up, --check-config and reload share the path.
+ *
+ * Keys are described by one table in config.c (type, bounds, default,
+ * reloadable, help). Every problem found is collected as
+ * "FILE:LINE[:COL]: message"; a config with any error is never returned.
+ */
+#ifndef CL_CONFIG_H
+#define CL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define CONFIG_DEFAULT_FILE SYSCONFDIR "/cimlisten/cimlistend.conf"
+
+/* Where a value came from, for messages raised after loading. */
+struct config_origin {
+	const char *file; /* owned by the config */
+	unsigned line;    /* physical line of the key */
+	unsigned col;     /* 1-based column where the value starts */
+};
+
+struct listener_conf {
+	unsigned http_port;            /* 0 disables */
+	char **bind;                   /* addresses, NULL-terminated; default "::" */
+	size_t nbind;
+	unsigned threads;              /* 0 = one per CPU */
+	uint64_t max_body;             /* bytes */
+	unsigned max_connections;
+	unsigned max_connections_per_ip;
+	unsigned timeout;              /* seconds, idle connection timeout */
+	uint64_t connection_memory;    /* bytes per connection (libmicrohttpd) */
+	bool strict;                   /* CIMExport/CIMExportMethod/CIMProtocolVersion required */
+	unsigned max_xml_depth;
+	unsigned max_embedding_depth;
+};
+
+struct daemon_conf {
+	int log_level;                 /* syslog priority */
+	unsigned shutdown_timeout;     /* seconds to drain on SIGTERM */
+};
+
+enum sink_format { SINK_FORMAT_JSON = 0, SINK_FORMAT_MOF, SINK_FORMAT_TEMPLATE };
+
+struct sink_conf {
+	char *name;
+	char *type;                    /* "file", ... */
+	struct config_origin origin;   /* the [sink NAME] line */
+	/* type = file */
+	char *path;
+	enum sink_format format;
+	mode_t mode;                   /* default 0640 */
+};
+
+struct filter_conf {
+	char *name;
+	struct config_origin origin;   /* the [filter NAME] line */
+	char *where;                   /* NULL = matches everything */
+	struct config_origin where_origin;
+	char **sinks;                  /* names, validated to exist */
+	size_t nsinks;
+	bool final;
+};
+
+struct config {
+	char *file;                    /* main file as given */
+	char **files;                  /* every file read, in order (owned) */
+	size_t nfiles;
+	struct listener_conf listener;
+	struct daemon_conf daemon;
+	struct sink_conf *sinks;       /* in file order */
+	size_t nsinks;
+	struct filter_conf *filters;   /* in file order */
+	size_t nfilters;
+};
+
+/* A list of "FILE:LINE[:COL]: message" strings. */
+struct config_errors {
+	char **msgs;
+	size_t n;
+};
+
+/*
+ * Load `file` and its conf.d drop-ins. Returns a new config, or NULL with
+ * every problem appended to errs. Warnings (nothing fatal) go to the log.
+ */
+struct config *config_load(const char *file, struct config_errors *errs);
+void config_free(struct config *);
+void config_errors_clear(struct config_errors *);
+
+const struct sink_conf *config_find_sink(const struct config *, const char *name);
+
+/* Value parsers shared with other modules; 0 on success, -1 with *cause. */
+int config_parse_size(const char *, uint64_t *, const char **cause);
+int config_parse_duration(const char *, uint64_t *secs, const char **cause);
+int config_parse_bool(const char *, bool *);
+
+/* Print the key table as help text (for --help-config / man page checks). */
+void config_print_keys(FILE *);
+
+#endif

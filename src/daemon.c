@@ -1,0 +1,297 @@
+/*
+ * daemon.c: start-up in dependency order (config, log, sinks, router,
+ * dispatch, listener), the signal loop, and shutdown in reverse order.
+ * Signals are blocked in every thread and taken synchronously by the main
+ * thread with sigwait, so no work happens in signal handlers.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "dispatch.h"
+#include "http.h"
+#include "log.h"
+#include "router.h"
+#include "sink.h"
+#include "xmalloc.h"
+
+struct state {
+	struct config *conf;
+	struct sink **sinks;
+	size_t nsinks;
+	struct router *router;
+	struct dispatch *dispatch;
+	struct http_listener *http;
+};
+
+/* Print every collected config error to stderr. */
+static void
+print_errors(const struct config_errors *errs)
+{
+	size_t i;
+
+	for (i = 0; i < errs->n; i++)
+		fprintf(stderr, "%s\n", errs->msgs[i]);
+}
+
+int
+daemon_check_config(const char *file)
+{
+	struct config_errors errs = { NULL, 0 };
+	struct config *conf;
+
+	if ((conf = config_load(file, &errs)) == NULL) {
+		print_errors(&errs);
+		config_errors_clear(&errs);
+		return 1;
+	}
+	config_free(conf);
+	return 0;
+}
+
+/*
+ * Detach from the terminal. The parent waits on a pipe until the child
+ * reports that it is serving (or failed), so that "cimlistend" returns 0
+ * only once indications can be received. Returns the pipe's write end in
+ * the child.
+ */
+static int
+daemonize(void)
+{
+	int fds[2], devnull;
+	pid_t pid;
+	char c;
+	ssize_t n;
+
+	if (pipe2(fds, O_CLOEXEC) == -1)
+		fatal("pipe");
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid > 0) {
+		close(fds[1]);
+		do
+			n = read(fds[0], &c, 1);
+		while (n == -1 && errno == EINTR);
+		_exit(n == 1 && c == 0 ? 0 : 1);
+	}
+	close(fds[0]);
+	if (setsid() == -1)
+		fatal("setsid");
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") == -1)
+		fatal("chdir /");
+	if ((devnull = open("/dev/null", O_RDWR)) != -1) {
+		dup2(devnull, STDIN_FILENO);
+		dup2(devnull, STDOUT_FILENO);
+		dup2(devnull, STDERR_FILENO);
+		if (devnull > STDERR_FILENO)
+			close(devnull);
+	}
+	return fds[1];
+}
+
+/* Tell the waiting parent (if any) how start-up went. */
+static void
+report_ready(int *fd, bool ok)
+{
+	char c = ok ? 0 : 1;
+
+	if (*fd == -1)
+		return;
+	if (write(*fd, &c, 1) != 1)
+		log_warn("start-up pipe");
+	close(*fd);
+	*fd = -1;
+}
+
+/* Open every configured sink; -1 after logging the first failure. */
+static int
+open_sinks(struct state *st)
+{
+	char *cause = NULL;
+	size_t i;
+
+	st->sinks = xcalloc(st->conf->nsinks + 1, sizeof *st->sinks);
+	for (i = 0; i < st->conf->nsinks; i++) {
+		st->sinks[i] = sink_new(&st->conf->sinks[i], &cause);
+		if (st->sinks[i] == NULL) {
+			log_msg(LOG_ERR, "%s:%u: sink %s: %s",
+			    st->conf->sinks[i].origin.file,
+			    st->conf->sinks[i].origin.line,
+			    st->conf->sinks[i].name, cause);
+			free(cause);
+			return -1;
+		}
+		st->nsinks++;
+	}
+	return 0;
+}
+
+/* Milliseconds left until `deadline` (CLOCK_MONOTONIC), at least 0. */
+static unsigned
+ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+	long long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (deadline->tv_sec - now.tv_sec) * 1000LL +
+	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms > 0 ? (unsigned)ms : 0;
+}
+
+/*
+ * Drain and stop: no new connections, let requests in progress finish,
+ * then let every sink deliver its queue, all within shutdown_timeout.
+ */
+static void
+shutdown_all(struct state *st)
+{
+	struct timespec deadline;
+	size_t i, left;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += st->conf->daemon.shutdown_timeout;
+	if (st->http != NULL) {
+		http_quiesce(st->http);
+		if (!http_wait_idle(st->http, ms_left(&deadline)))
+			log_warnx("shutdown: requests still in progress after "
+			    "%us; closing them", st->conf->daemon.shutdown_timeout);
+		http_stop(st->http);
+		st->http = NULL;
+	}
+	for (i = 0; i < st->nsinks; i++) {
+		left = sink_stop(st->sinks[i], (ms_left(&deadline) + 999) / 1000);
+		if (left > 0)
+			log_warnx("sink %s: %zu records not delivered at "
+			    "shutdown", sink_name(st->sinks[i]), left);
+	}
+}
+
+/* Release everything start-up created (any prefix of it). */
+static void
+free_state(struct state *st)
+{
+	size_t i;
+
+	if (st->http != NULL)
+		http_stop(st->http);
+	dispatch_free(st->dispatch);
+	router_free(st->router);
+	for (i = 0; i < st->nsinks; i++)
+		sink_free(st->sinks[i]);
+	free(st->sinks);
+	config_free(st->conf);
+}
+
+/* Take signals until asked to stop. */
+static void
+signal_loop(struct state *st, const sigset_t *set)
+{
+	int sig;
+	size_t i;
+
+	for (;;) {
+		if (sigwait(set, &sig) != 0)
+			continue;
+		switch (sig) {
+		case SIGTERM:
+		case SIGINT:
+			log_info("received %s, shutting down",
+			    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+			return;
+		case SIGUSR1:
+			log_info("received SIGUSR1, reopening sink files");
+			for (i = 0; i < st->nsinks; i++)
+				sink_reopen(st->sinks[i]);
+			break;
+		case SIGHUP:
+			log_warnx("received SIGHUP: configuration reload is not "
+			    "supported by this build; restart to apply changes");
+			break;
+		}
+	}
+}
+
+int
+daemon_run(const char *file, bool foreground)
+{
+	struct config_errors errs = { NULL, 0 };
+	struct state st;
+	sigset_t set;
+	char *cause = NULL;
+	int ready_fd = -1, rc = 1;
+
+	memset(&st, 0, sizeof st);
+	log_init(LOG_INFO, true, "cimlistend");
+	if ((st.conf = config_load(file, &errs)) == NULL) {
+		print_errors(&errs);
+		config_errors_clear(&errs);
+		return 1;
+	}
+	log_set_level(st.conf->daemon.log_level);
+
+	/* Every thread created from here on inherits this mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (!foreground) {
+		ready_fd = daemonize();
+		log_init(st.conf->daemon.log_level, false, "cimlistend");
+	}
+
+	if (open_sinks(&st) == -1)
+		goto out;
+	if ((st.router = router_new(st.conf, st.sinks, st.nsinks,
+	    &cause)) == NULL) {
+		log_msg(LOG_ERR, "%s", cause);
+		free(cause);
+		goto out;
+	}
+	st.dispatch = dispatch_new(st.router, st.sinks, st.nsinks, 1);
+	for (size_t i = 0; i < st.nsinks; i++)
+		sink_start(st.sinks[i]);
+	if ((st.http = http_start(&st.conf->listener, st.dispatch,
+	    &cause)) == NULL) {
+		log_msg(LOG_ERR, "listener: %s", cause);
+		free(cause);
+		shutdown_all(&st);
+		goto out;
+	}
+
+	log_info("cimlistend %s started (%zu sinks, %zu filters)",
+	    PACKAGE_VERSION, st.nsinks, st.conf->nfilters);
+	report_ready(&ready_fd, true);
+	sd_notify(0, "READY=1\nSTATUS=Receiving indications");
+
+	signal_loop(&st, &set);
+
+	sd_notify(0, "STOPPING=1");
+	shutdown_all(&st);
+	log_info("stopped");
+	rc = 0;
+out:
+	report_ready(&ready_fd, false);
+	free_state(&st);
+	return rc;
+}

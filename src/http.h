@@ -1,0 +1,42 @@
+/*
+ * The HTTP(S) listener: libmicrohttpd daemons (one per bind address) with an
+ * internal thread pool, enforcing the DSP0200 wire rules (export.c) and
+ * feeding request bodies to the streaming CIM-XML parser as they arrive.
+ * Accepted messages go to dispatch_accept.
+ */
+#ifndef CL_HTTP_H
+#define CL_HTTP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct dispatch;
+struct http_listener;
+
+struct http_stats {
+	uint64_t requests;       /* requests answered */
+	uint64_t accepted;       /* answered 200 with the indications taken */
+	uint64_t rejected;       /* answered with a 4xx/5xx */
+	uint64_t method_errors;  /* answered 200 with an export-level ERROR */
+	uint64_t active;         /* requests in progress now */
+};
+
+/*
+ * Bind and start listening as `conf` says. Returns NULL with *cause
+ * (malloc'd) if a socket cannot be bound or the library refuses.
+ */
+struct http_listener *http_start(const struct listener_conf *conf,
+    struct dispatch *, char **cause);
+/* Stop accepting new connections; requests in progress go on. */
+void http_quiesce(struct http_listener *);
+/* Wait until no request is in progress; false if timeout_ms passed first. */
+bool http_wait_idle(struct http_listener *, unsigned timeout_ms);
+/* Close every connection and free. */
+void http_stop(struct http_listener *);
+void http_get_stats(struct http_listener *, struct http_stats *);
+/* The port actually bound for the first address (useful with http_port 0 in tests). */
+unsigned http_bound_port(const struct http_listener *);
+
+#endif

@@ -1,0 +1,143 @@
+/*
+ * router.c: filters in file order → set of sinks. A filter without `where`
+ * matches everything; expressions arrive with the filter language.
+ */
+#include "autoconf.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "router.h"
+#include "sink.h"
+#include "xmalloc.h"
+
+struct rfilter {
+	char *name;
+	bool final;
+	size_t *sinks;
+	size_t nsinks;
+};
+
+struct router {
+	struct rfilter *filters;
+	size_t nfilters;
+	size_t nsinks;
+};
+
+/* Index of the sink called `name`, or -1. */
+static long
+find_sink(struct sink **sinks, size_t nsinks, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < nsinks; i++)
+		if (strcmp(sink_name(sinks[i]), name) == 0)
+			return (long)i;
+	return -1;
+}
+
+struct router *
+router_new(const struct config *conf, struct sink **sinks, size_t nsinks,
+    char **cause)
+{
+	struct router *r;
+	struct rfilter *rf;
+	const struct filter_conf *fc;
+	size_t i, j;
+	long idx;
+
+	r = xcalloc(1, sizeof *r);
+	r->nsinks = nsinks;
+	r->filters = xcalloc(conf->nfilters, sizeof *r->filters);
+	for (i = 0; i < conf->nfilters; i++) {
+		fc = &conf->filters[i];
+		rf = &r->filters[r->nfilters++];
+		rf->name = xstrdup(fc->name);
+		rf->final = fc->final;
+		rf->sinks = xcalloc(fc->nsinks, sizeof *rf->sinks);
+		for (j = 0; j < fc->nsinks; j++) {
+			idx = find_sink(sinks, nsinks, fc->sinks[j]);
+			if (idx < 0) {
+				xasprintf(cause, "filter %s: unknown sink '%s'",
+				    fc->name, fc->sinks[j]);
+				router_free(r);
+				return NULL;
+			}
+			rf->sinks[rf->nsinks++] = (size_t)idx;
+		}
+	}
+	return r;
+}
+
+void
+router_free(struct router *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->nfilters; i++) {
+		free(r->filters[i].name);
+		free(r->filters[i].sinks);
+	}
+	free(r->filters);
+	free(r);
+}
+
+size_t
+router_nfilters(const struct router *r)
+{
+	return r->nfilters;
+}
+
+size_t
+router_nsinks(const struct router *r)
+{
+	return r->nsinks;
+}
+
+struct route *
+route_new(const struct router *r)
+{
+	struct route *rt;
+
+	rt = xcalloc(1, sizeof *rt);
+	rt->filters = xcalloc(r->nfilters + 1, sizeof *rt->filters);
+	rt->sinks = xcalloc(r->nsinks + 1, sizeof *rt->sinks);
+	return rt;
+}
+
+void
+route_free(struct route *rt)
+{
+	if (rt == NULL)
+		return;
+	free(rt->filters);
+	free(rt->sinks);
+	free(rt);
+}
+
+void
+router_route(const struct router *r, const struct record *rec,
+    struct route *rt)
+{
+	const struct rfilter *rf;
+	size_t i, j, k;
+
+	(void)rec;
+	rt->nfilters = rt->nsinks = 0;
+	for (i = 0; i < r->nfilters; i++) {
+		rf = &r->filters[i];
+		rt->filters[rt->nfilters++] = rf->name;
+		for (j = 0; j < rf->nsinks; j++) {
+			for (k = 0; k < rt->nsinks; k++)
+				if (rt->sinks[k] == rf->sinks[j])
+					break;
+			if (k == rt->nsinks)
+				rt->sinks[rt->nsinks++] = rf->sinks[j];
+		}
+		if (rf->final)
+			break;
+	}
+}

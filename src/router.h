@@ -1,0 +1,41 @@
+/*
+ * Routing: the [filter] sections in file order decide which sinks a record
+ * goes to. A record goes to the union of the sinks of every filter it
+ * matches, each sink once; `final = yes` stops evaluation after a match.
+ */
+#ifndef CL_ROUTER_H
+#define CL_ROUTER_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "record.h"
+
+struct router;
+struct sink;
+
+/* Where a record goes: indexes into the sinks array given to router_new. */
+struct route {
+	const char **filters;    /* names of matched filters (router-owned strings) */
+	size_t nfilters;
+	size_t *sinks;           /* sink indexes, each at most once */
+	size_t nsinks;
+};
+
+/*
+ * Build the router for `conf`'s filters against the sinks the daemon
+ * created (sinks[i] serves the sink named sink_name(sinks[i])). NULL with
+ * *cause if a filter names a sink that does not exist.
+ */
+struct router *router_new(const struct config *conf, struct sink **sinks,
+    size_t nsinks, char **cause);
+void router_free(struct router *);
+size_t router_nfilters(const struct router *);
+size_t router_nsinks(const struct router *);
+/* Allocate a route able to hold any result of this router. */
+struct route *route_new(const struct router *);
+void route_free(struct route *);
+/* Evaluate the filters for `rec` (its filters field is ignored) into `rt`. Thread-safe. */
+void router_route(const struct router *, const struct record *rec, struct route *rt);
+
+#endif

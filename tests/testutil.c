@@ -1,0 +1,624 @@
+/*
+ * testutil.c: black-box test helpers (see testutil.h). Failures abort the
+ * current test through Check's ck_abort_msg / ck_assert.
+ */
+#include "autoconf.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <curl/curl.h>
+
+#include "testutil.h"
+
+const char *const tu_sfcb_headers[] = {
+	"Content-type: application/xml; charset=\"utf-8\"",
+	"CIMProtocolVersion: 1.0",
+	"CIMExport: MethodRequest",
+	"CIMExportMethod: ExportIndication",
+	NULL,
+};
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+static void
+sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+char *
+tu_read_file(const char *path, size_t *lenp)
+{
+	FILE *f;
+	char *data = NULL;
+	size_t len = 0, cap = 0, n;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		return NULL;
+	for (;;) {
+		if (cap - len < 65536) {
+			cap = cap ? cap * 2 : 131072;
+			data = realloc(data, cap + 1);
+			ck_assert_ptr_nonnull(data);
+		}
+		n = fread(data + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	fclose(f);
+	data[len] = '\0';
+	if (lenp != NULL)
+		*lenp = len;
+	return data;
+}
+
+void
+tu_write_file(const char *path, const char *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	ck_assert_msg(f != NULL, "cannot write %s: %s", path, strerror(errno));
+	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+char *
+tu_data(const char *rel, size_t *lenp)
+{
+	char path[4096];
+	char *s;
+
+	snprintf(path, sizeof path, "%s/tests/data/%s", SRCDIR, rel);
+	s = tu_read_file(path, lenp);
+	ck_assert_msg(s != NULL, "cannot read test data %s", path);
+	return s;
+}
+
+char *
+tu_sample(const char *name, size_t *lenp)
+{
+	char rel[512];
+
+	snprintf(rel, sizeof rel, "samples/%s", name);
+	return tu_data(rel, lenp);
+}
+
+char *
+tu_tmpdir(void)
+{
+	const char *t = getenv("TMPDIR");
+	char *path;
+
+	if (t == NULL || *t == '\0')
+		t = "/tmp";
+	ck_assert_int_gt(asprintf(&path, "%s/cimlisten-test.XXXXXX", t), 0);
+	ck_assert_msg(mkdtemp(path) != NULL, "mkdtemp: %s", strerror(errno));
+	return path;
+}
+
+static int
+rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void
+tu_rmtree(const char *dir)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+unsigned
+tu_free_port(void)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof sin;
+	int fd;
+	unsigned port;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+/* Can we connect to 127.0.0.1:port? */
+static bool
+port_open(unsigned port)
+{
+	struct sockaddr_in sin;
+	int fd, rc;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return false;
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	rc = connect(fd, (struct sockaddr *)&sin, sizeof sin);
+	close(fd);
+	return rc == 0;
+}
+
+/* Start one daemon instance on `port`; NULL if it exited early. */
+static struct tu_daemon *
+spawn(struct tu_daemon *d)
+{
+	const char *bin = getenv("CIMLISTEND");
+	long deadline;
+	int status, fd;
+	pid_t pid;
+
+	if (bin == NULL)
+		bin = BUILDDIR "/src/cimlistend";
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		fd = open(d->errlog, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0) {
+			dup2(fd, STDERR_FILENO);
+			dup2(fd, STDOUT_FILENO);
+		}
+		execl(bin, "cimlistend", "-f", "-c", d->conf, (char *)NULL);
+		_exit(127);
+	}
+	d->pid = pid;
+	deadline = now_ms() + 20000;
+	while (now_ms() < deadline) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return NULL;
+		if (port_open(d->port))
+			return d;
+		sleep_ms(20);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return NULL;
+}
+
+struct tu_daemon *
+tu_daemon_start(const char *listener_extra, const char *extra)
+{
+	struct tu_daemon *d;
+	char *conf, *log;
+	int attempt;
+
+	d = calloc(1, sizeof *d);
+	ck_assert_ptr_nonnull(d);
+	d->dir = tu_tmpdir();
+	ck_assert_int_gt(asprintf(&d->conf, "%s/cimlistend.conf", d->dir), 0);
+	ck_assert_int_gt(asprintf(&d->out, "%s/out.jsonl", d->dir), 0);
+	ck_assert_int_gt(asprintf(&d->errlog, "%s/stderr.log", d->dir), 0);
+	/* A port can be taken between our probe and the daemon's bind: retry. */
+	for (attempt = 0; attempt < 5; attempt++) {
+		d->port = tu_free_port();
+		ck_assert_int_gt(asprintf(&conf,
+		    "[listener]\nhttp_port = %u\nbind = 127.0.0.1\n%s\n"
+		    "[daemon]\nlog_level = debug\n"
+		    "[sink out]\ntype = file\npath = %s\n"
+		    "[filter all]\nsinks = out\n%s\n",
+		    d->port, listener_extra ? listener_extra : "", d->out,
+		    extra ? extra : ""), 0);
+		tu_write_file(d->conf, conf, strlen(conf));
+		free(conf);
+		if (spawn(d) != NULL)
+			return d;
+	}
+	log = tu_read_file(d->errlog, NULL);
+	ck_abort_msg("cimlistend did not start: %s", log ? log : "(no log)");
+	return NULL;
+}
+
+bool
+tu_daemon_log_has(const struct tu_daemon *d, const char *needle)
+{
+	char *log = tu_read_file(d->errlog, NULL);
+	bool has = log != NULL && strstr(log, needle) != NULL;
+
+	free(log);
+	return has;
+}
+
+int
+tu_daemon_stop(struct tu_daemon *d)
+{
+	long deadline;
+	int status = 0, rc = -1;
+	char *log;
+
+	kill(d->pid, SIGTERM);
+	deadline = now_ms() + 30000;
+	while (now_ms() < deadline) {
+		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+			rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+			break;
+		}
+		sleep_ms(10);
+	}
+	if (rc == -1 && !WIFEXITED(status) && !WIFSIGNALED(status)) {
+		kill(d->pid, SIGKILL);
+		waitpid(d->pid, &status, 0);
+	}
+	/* Sanitizer reports make the test fail, with the report in the message. */
+	log = tu_read_file(d->errlog, NULL);
+	if (log != NULL && (strstr(log, "Sanitizer") != NULL ||
+	    strstr(log, "runtime error:") != NULL)) {
+		fprintf(stderr, "%s\n", log);
+		ck_abort_msg("sanitizer report in daemon log");
+	}
+	free(log);
+	tu_rmtree(d->dir);
+	free(d->dir);
+	free(d->conf);
+	free(d->out);
+	free(d->errlog);
+	free(d);
+	return rc;
+}
+
+/* Number of complete lines in a file. */
+static size_t
+count_lines(const char *path)
+{
+	char buf[65536];
+	ssize_t n, i;
+	size_t lines = 0;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY)) < 0)
+		return 0;
+	while ((n = read(fd, buf, sizeof buf)) > 0)
+		for (i = 0; i < n; i++)
+			if (buf[i] == '\n')
+				lines++;
+	close(fd);
+	return lines;
+}
+
+bool
+tu_wait_lines(const char *path, size_t n, unsigned timeout_ms)
+{
+	long deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		if (count_lines(path) >= n)
+			return true;
+		if (now_ms() >= deadline)
+			return false;
+		sleep_ms(5);
+	}
+}
+
+char **
+tu_read_lines(const char *path, size_t *np)
+{
+	char *data, *p, *nl, **lines = NULL;
+	size_t n = 0;
+
+	data = tu_read_file(path, NULL);
+	if (data == NULL)
+		data = strdup("");
+	for (p = data; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		lines = realloc(lines, (n + 2) * sizeof *lines);
+		ck_assert_ptr_nonnull(lines);
+		lines[n++] = strndup(p, (size_t)(nl - p));
+	}
+	if (lines == NULL)
+		lines = calloc(1, sizeof *lines);
+	lines[n] = NULL;
+	free(data);
+	if (np != NULL)
+		*np = n;
+	return lines;
+}
+
+void
+tu_free_lines(char **lines)
+{
+	size_t i;
+
+	for (i = 0; lines[i] != NULL; i++)
+		free(lines[i]);
+	free(lines);
+}
+
+/* Find header `name` in a raw header block; malloc'd trimmed value. */
+static char *
+find_header(const char *block, const char *name)
+{
+	size_t nlen = strlen(name);
+	const char *p, *e, *v;
+
+	for (p = block; p != NULL && *p != '\0'; p = e ? e + 1 : NULL) {
+		e = strchr(p, '\n');
+		if (strncasecmp(p, name, nlen) == 0 && p[nlen] == ':') {
+			v = p + nlen + 1;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			if (e == NULL)
+				e = v + strlen(v);
+			while (e > v && (e[-1] == '\r' || e[-1] == ' ' ||
+			    e[-1] == '\n'))
+				e--;
+			return strndup(v, (size_t)(e - v));
+		}
+	}
+	return NULL;
+}
+
+char *
+tu_header(const struct tu_response *r, const char *name)
+{
+	return find_header(r->headers, name);
+}
+
+void
+tu_response_free(struct tu_response *r)
+{
+	if (r == NULL)
+		return;
+	free(r->headers);
+	free(r->body);
+	free(r);
+}
+
+struct growbuf {
+	char *data;
+	size_t len;
+};
+
+static size_t
+collect(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct growbuf *g = arg;
+	size_t n = size * nmemb;
+
+	g->data = realloc(g->data, g->len + n + 1);
+	memcpy(g->data + g->len, ptr, n);
+	g->len += n;
+	g->data[g->len] = '\0';
+	return n;
+}
+
+struct tu_response *
+tu_http(unsigned port, const char *method, const char *path,
+    const char *const *headers, const char *body, size_t len)
+{
+	struct growbuf hb = { NULL, 0 }, bb = { NULL, 0 };
+	struct curl_slist *hl = NULL;
+	struct tu_response *r;
+	char url[512];
+	CURL *c;
+	CURLcode rc;
+	size_t i;
+
+	c = curl_easy_init();
+	ck_assert_ptr_nonnull(c);
+	snprintf(url, sizeof url, "http://127.0.0.1:%u%s", port, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (body != NULL) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	}
+	for (i = 0; headers != NULL && headers[i] != NULL; i++)
+		hl = curl_slist_append(hl, headers[i]);
+	/* No 100-continue round trip unless a test asks for it. */
+	hl = curl_slist_append(hl, "Expect:");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &hb);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &bb);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	rc = curl_easy_perform(c);
+	ck_assert_msg(rc == CURLE_OK, "curl %s %s: %s", method, url,
+	    curl_easy_strerror(rc));
+	r = calloc(1, sizeof *r);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	r->headers = hb.data ? hb.data : strdup("");
+	r->body = bb.data ? bb.data : strdup("");
+	r->body_len = bb.len;
+	curl_slist_free_all(hl);
+	curl_easy_cleanup(c);
+	return r;
+}
+
+struct tu_response *
+tu_post(unsigned port, const char *body, size_t len)
+{
+	return tu_http(port, "POST", "/", tu_sfcb_headers, body, len);
+}
+
+/* Connect to 127.0.0.1:port; aborts the test on failure. */
+static int
+raw_connect(unsigned port)
+{
+	struct sockaddr_in sin;
+	int fd;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_msg(connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0,
+	    "connect: %s", strerror(errno));
+	return fd;
+}
+
+/* Is `data` a complete HTTP response (headers plus Content-Length body)? */
+static bool
+response_complete(const char *data, size_t len)
+{
+	const char *end = strstr(data, "\r\n\r\n");
+	char *cl;
+	size_t want;
+
+	if (end == NULL)
+		return false;
+	/* 1xx interim answers are followed by the real one. */
+	if (strncmp(data, "HTTP/1.1 1", 10) == 0)
+		return response_complete(end + 4, len - (size_t)(end + 4 - data));
+	cl = find_header(data, "Content-Length");
+	if (cl == NULL)
+		return false;
+	want = (size_t)strtoul(cl, NULL, 10);
+	free(cl);
+	return len - (size_t)(end + 4 - data) >= want;
+}
+
+char *
+tu_raw(unsigned port, const char *req, size_t len, unsigned timeout_ms)
+{
+	struct pollfd pfd;
+	struct growbuf g = { NULL, 0 };
+	long deadline = now_ms() + timeout_ms;
+	size_t off = 0;
+	ssize_t n;
+	char tmp[16384];
+	int fd;
+
+	fd = raw_connect(port);
+	g.data = strdup("");
+	while (off < len) {
+		n = send(fd, req + off, len - off, MSG_NOSIGNAL);
+		if (n <= 0)
+			break;  /* the server may close early (413) */
+		off += (size_t)n;
+	}
+	for (;;) {
+		long left = deadline - now_ms();
+
+		if (left <= 0 || response_complete(g.data, g.len))
+			break;
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, (int)left) <= 0)
+			break;
+		n = recv(fd, tmp, sizeof tmp, 0);
+		if (n <= 0)
+			break;
+		collect(tmp, 1, (size_t)n, &g);
+	}
+	close(fd);
+	return g.data;
+}
+
+int
+tu_connect_send(unsigned port, const char *req, size_t len)
+{
+	int fd = raw_connect(port);
+
+	ck_assert_int_eq(send(fd, req, len, MSG_NOSIGNAL), (ssize_t)len);
+	return fd;
+}
+
+bool
+tu_wait_closed(int fd, unsigned timeout_ms)
+{
+	struct pollfd pfd;
+	long deadline = now_ms() + timeout_ms;
+	char tmp[4096];
+	ssize_t n;
+
+	for (;;) {
+		long left = deadline - now_ms();
+
+		if (left <= 0)
+			return false;
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, (int)left) <= 0)
+			continue;
+		n = recv(fd, tmp, sizeof tmp, 0);
+		if (n == 0 || (n < 0 && errno == ECONNRESET))
+			return true;
+	}
+}
+
+int
+tu_raw_status(const char *resp)
+{
+	const char *p = resp;
+
+	/* Skip 100 Continue. */
+	while (strncmp(p, "HTTP/1.", 7) == 0 && p[9] == '1') {
+		p = strstr(p, "\r\n\r\n");
+		if (p == NULL)
+			return -1;
+		p += 4;
+	}
+	if (strncmp(p, "HTTP/1.", 7) != 0 || strlen(p) < 12)
+		return -1;
+	return atoi(p + 9);
+}
+
+char *
+tu_raw_header(const char *resp, const char *name)
+{
+	return find_header(resp, name);
+}
+
+json_object *
+tu_json(const char *line)
+{
+	json_object *o = json_tokener_parse(line);
+
+	ck_assert_msg(o != NULL && json_object_is_type(o, json_type_object),
+	    "not a JSON object: %s", line);
+	return o;
+}
+
+json_object *
+tu_jget(json_object *o, const char *dotted)
+{
+	char *copy = strdup(dotted), *save = NULL, *key;
+	json_object *cur = o;
+
+	for (key = strtok_r(copy, ".", &save); key != NULL && cur != NULL;
+	    key = strtok_r(NULL, ".", &save)) {
+		if (!json_object_object_get_ex(cur, key, &cur))
+			cur = NULL;
+	}
+	free(copy);
+	return cur;
+}

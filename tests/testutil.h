@@ -1,0 +1,98 @@
+/*
+ * Helpers for the black-box tests: temp dirs, free loopback ports, starting
+ * and stopping the real cimlistend, HTTP through libcurl and raw sockets,
+ * and waiting on conditions with bounded timeouts (never on luck).
+ */
+#ifndef CL_TESTUTIL_H
+#define CL_TESTUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <json-c/json.h>
+
+/* Read a whole file (NUL-terminated); NULL if it cannot be read. */
+char *tu_read_file(const char *path, size_t *lenp);
+/* Write a whole file; aborts the test on failure. */
+void tu_write_file(const char *path, const char *data, size_t len);
+/* A file under tests/data (caller frees). */
+char *tu_data(const char *rel, size_t *lenp);
+/* One of the DMTF-style sample bodies bundled in tests/data/samples. */
+char *tu_sample(const char *name, size_t *lenp);
+/* A new private directory under $TMPDIR (caller frees the string). */
+char *tu_tmpdir(void);
+void tu_rmtree(const char *dir);
+/* A TCP port free on 127.0.0.1 right now. */
+unsigned tu_free_port(void);
+
+struct tu_daemon {
+	pid_t pid;
+	unsigned port;
+	char *dir;       /* temp dir holding conf, outputs and stderr.log */
+	char *conf;      /* path of the config file */
+	char *out;       /* path of the JSON Lines file sink */
+	char *errlog;    /* the daemon's stderr */
+};
+
+/*
+ * Start cimlistend -f on a config made of a [listener] section on
+ * 127.0.0.1:<free port>, one file sink "out" at dir/out.jsonl routed by a
+ * filter "all", plus `extra` appended verbatim (may be NULL; it may add
+ * keys to [listener] through `listener_extra`). Waits (bounded) until the
+ * port accepts connections. Aborts the test if the daemon does not come up.
+ */
+struct tu_daemon *tu_daemon_start(const char *listener_extra, const char *extra);
+/* SIGTERM and wait (bounded); returns the exit status (or -1); frees d. */
+int tu_daemon_stop(struct tu_daemon *d);
+/* Does the daemon's stderr contain `needle`? */
+bool tu_daemon_log_has(const struct tu_daemon *d, const char *needle);
+/* Wait until `path` holds at least n complete lines; false on timeout. */
+bool tu_wait_lines(const char *path, size_t n, unsigned timeout_ms);
+/* The complete lines of a file (NULL-terminated array of malloc'd strings). */
+char **tu_read_lines(const char *path, size_t *np);
+void tu_free_lines(char **);
+
+/* An HTTP answer. Header lookup is case-insensitive. */
+struct tu_response {
+	long status;
+	char *headers;   /* raw header block */
+	char *body;
+	size_t body_len;
+};
+/* The value of header `name` (malloc'd, trimmed), or NULL. */
+char *tu_header(const struct tu_response *, const char *name);
+void tu_response_free(struct tu_response *);
+
+/*
+ * POST (or `method`) `body` to http://127.0.0.1:port/path with extra header
+ * lines (NULL-terminated array, may be NULL). Uses libcurl.
+ */
+struct tu_response *tu_http(unsigned port, const char *method,
+    const char *path, const char *const *headers, const char *body, size_t len);
+/* The usual SFCB-style export headers. */
+extern const char *const tu_sfcb_headers[];
+/* POST a body with SFCB-style headers to "/". */
+struct tu_response *tu_post(unsigned port, const char *body, size_t len);
+
+/*
+ * Send raw bytes on a new connection and read one HTTP response (headers and
+ * a Content-Length body) or until the peer closes; bounded by timeout_ms.
+ * Returns the raw response text (malloc'd), "" if the peer closed without one.
+ */
+char *tu_raw(unsigned port, const char *req, size_t len, unsigned timeout_ms);
+/* Connect and send `req`, leaving the connection open; returns the fd. */
+int tu_connect_send(unsigned port, const char *req, size_t len);
+/* Wait until the peer closes `fd` (reading and discarding); false on timeout. */
+bool tu_wait_closed(int fd, unsigned timeout_ms);
+/* Parse a raw response's status code; -1 if none. */
+int tu_raw_status(const char *resp);
+/* Header value out of a raw response (malloc'd) or NULL. */
+char *tu_raw_header(const char *resp, const char *name);
+
+/* Parse one JSON line, aborting the test if it is not a JSON object. */
+json_object *tu_json(const char *line);
+/* Dig into a JSON object: "properties.PerceivedSeverity.value" style path. */
+json_object *tu_jget(json_object *o, const char *dotted);
+
+#endif
