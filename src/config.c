@@ -20,7 +20,7 @@
  * the checks that need every file (sink references, duplicate sink files)
  * follow. Nothing here touches global state, so reload can run it any time.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <sys/stat.h>
 
@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "config.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -52,12 +53,12 @@
 #define SECTION_NAME_MAX 64
 
 enum section_kind {
-	SEC_NONE,	/* before the first section header */
+	SEC_NONE, /* before the first section header */
 	SEC_LISTENER,
 	SEC_DAEMON,
 	SEC_SINK,
 	SEC_FILTER,
-	SEC_IGNORE	/* a bad header: its keys are skipped */
+	SEC_IGNORE /* a bad header: its keys are skipped */
 };
 
 enum key_type {
@@ -89,28 +90,32 @@ enum key_type {
 #define KF_REQUIRED 0x10    /* no default: must be set (for the docs) */
 #define KF_STORE 0x20	    /* not implemented, but the value is kept */
 
-/* One key of the file. Fields are stored at offset field - 1 (0: none). */
+/* One key of the file, as the table below describes it. */
 struct key {
 	enum section_kind section;
-	unsigned sinktypes;	    /* SEC_SINK: types it applies to */
+	unsigned sinktypes; /* SEC_SINK: the types it applies to */
 	const char *name;
 	enum key_type type;
-	uint64_t min, max;	    /* numbers, sizes, durations */
-	const char *def;	    /* NULL: no default */
-	const char *off;	    /* unimplemented: the value that is accepted */
-	const char *const *words;   /* KT_ENUM */
-	unsigned supported;	    /* KT_ENUM: words this build handles, 0 all */
-	const char *wordlabel;	    /* KT_ENUM: "sink type", "format" */
-	const char *(*check)(const char *); /* KT_LIST item check */
-	const char *itemlabel;	    /* KT_LIST: "address" */
+	uint64_t min, max; /* numbers, sizes, durations */
+	const char *def;   /* NULL: no default */
+	const char *off;   /* not implemented: the value still accepted */
+	/* KT_ENUM: the words, those this build handles (0: all), a label. */
+	const char *const *words;
+	unsigned supported;
+	const char *wordlabel;
+	/* KT_LIST: a check of each item (NULL or why not), the item's name. */
+	const char *(*check)(const char *);
+	const char *itemlabel;
+	/* Offsets + 1 of the value, its origin, a list's length; 0: none. */
 	size_t field;
-	size_t ofield;		    /* struct config_origin of the value */
-	size_t nfield;		    /* KT_LIST: item count */
+	size_t ofield;
+	size_t nfield;
 	int flags;
-	const char *unsupported;    /* message when set but not implemented */
+	const char *unsupported; /* message when set but not implemented */
 	const char *help;
 };
 
+/* clang-format off */
 static const char *const sink_type_words[] = {
 	"file", "syslog", "journal", "socket", "exec", NULL
 };
@@ -267,14 +272,14 @@ static const struct key keys[] = {
 	  .type = KT_ENUM, .words = sink_type_words, .supported = ST_FILE,
 	  .wordlabel = "sink type", .field = SF(type),
 	  .flags = IMPL | KF_ENUM_STRING | KF_REQUIRED,
-	  .help = "file, syslog, journal, socket or exec." },
+	  .help = "Kind of sink; this build has file only." },
 	{ .section = SEC_SINK, .sinktypes = ST_FILE | ST_SOCKET, .name = "path",
 	  .type = KT_PATH, .field = SF(path), .flags = IMPL | KF_REQUIRED,
 	  .help = "File written (file) or socket created (socket)." },
 	{ .section = SEC_SINK, .sinktypes = ST_ALL, .name = "format",
 	  .type = KT_ENUM, .words = format_words, .supported = 0x1,
 	  .wordlabel = "format", .def = "json", .field = SF(format),
-	  .flags = IMPL, .help = "Record format: json, mof or template." },
+	  .flags = IMPL, .help = "Record format; this build has json only." },
 	{ .section = SEC_SINK, .sinktypes = ST_FILE | ST_SOCKET, .name = "mode",
 	  .type = KT_MODE, .max = 07777, .def = "0640", .field = SF(mode),
 	  .flags = IMPL, .help = "Permissions of the file or socket created." },
@@ -338,7 +343,8 @@ static const struct key keys[] = {
 	  .flags = IMPL | KF_REQUIRED,
 	  .help = "Sinks a matching indication goes to." },
 	{ .section = SEC_FILTER, .name = "where", .type = KT_STRING,
-	  .off = "", .field = FF(where), .ofield = FF(where_origin),
+	  .def = "", .off = "", .field = FF(where),
+	  .ofield = FF(where_origin),
 	  .flags = LATER | KF_EMPTY_OK | KF_STORE,
 	  .unsupported = "filter expressions (where) are not supported by "
 	    "this build yet",
@@ -348,6 +354,7 @@ static const struct key keys[] = {
 	  .def = "no", .field = FF(final), .flags = IMPL,
 	  .help = "Stop evaluating later filters after a match." },
 };
+/* clang-format on */
 #define NKEYS nitems(keys)
 
 /* Where one byte of a value came from. */
@@ -360,13 +367,13 @@ struct pos {
 struct ent {
 	int is_key;
 	unsigned line;
-	char *key;		/* key name */
-	enum section_kind sec;	/* section: its kind, SEC_IGNORE if bad */
-	char *name;		/* section: sink or filter name */
+	char *key;	       /* key name */
+	enum section_kind sec; /* section: its kind, SEC_IGNORE if bad */
+	char *name;	       /* section: sink or filter name */
 	struct buf value;
-	struct pos *pos;	/* one per value byte */
+	struct pos *pos; /* one per value byte */
 	size_t npos, poscap;
-	struct pos vstart;	/* where an empty value would start */
+	struct pos vstart; /* where an empty value would start */
 };
 
 /* A parsed value. */
@@ -375,7 +382,7 @@ struct value {
 	char *s;
 	char **list;
 	size_t n;
-	struct pos *ipos;	/* list: where each item starts */
+	struct pos *ipos; /* list: where each item starts */
 };
 
 /* One error of a file, kept until the file is done and sorted by line. */
@@ -386,13 +393,14 @@ struct ferr {
 };
 
 struct sink_aux {
-	int type_set;		/* a type key was given, valid or not */
+	int type_set; /* a type key was given, valid or not */
+	int path_set; /* likewise for path */
 	struct config_origin path_origin;
 };
 
 struct filter_aux {
 	int sinks_set;
-	struct pos *ipos;	/* where each sinks item starts */
+	struct pos *ipos; /* where each sinks item starts */
 };
 
 /* One config_load call. */
@@ -400,27 +408,27 @@ struct load {
 	struct config *cf;
 	struct config_errors *errs;
 	int failed;
-	struct sink_aux *saux;	/* parallel to cf->sinks */
-	struct filter_aux *faux;	/* parallel to cf->filters */
+	struct sink_aux *saux;	 /* parallel to cf->sinks */
+	struct filter_aux *faux; /* parallel to cf->filters */
 };
 
 /* One file: lexer state, side table, current section, its errors. */
 struct file_ctx {
 	struct load *ld;
 	const char *file;
-	char *dir;		/* absolute directory for relative paths */
+	char *dir; /* absolute directory for relative paths */
 	FILE *f;
 
 	char *line;
 	size_t linecap;
 	size_t linelen;
-	size_t lineoff;		/* 3 after a BOM on line 1 */
+	size_t lineoff; /* 3 after a BOM on line 1 */
 	int linebad;
 	unsigned lineno;
-	int have_la;		/* fc->line is read but not yet consumed */
+	int have_la; /* fc->line is read but not yet consumed */
 	int eof;
-	int swallow;		/* drop continuation lines (after an error) */
-	ssize_t pending;	/* key entry still collecting continuations */
+	int swallow;	 /* drop continuation lines (after an error) */
+	ssize_t pending; /* key entry still collecting continuations */
 	char queued[32];
 	int have_queued;
 
@@ -428,14 +436,14 @@ struct file_ctx {
 	size_t nents;
 
 	enum section_kind sec;
-	size_t secidx;		/* sink or filter index */
-	unsigned *seen;		/* first line of each key in this section */
+	size_t secidx;	/* sink or filter index */
+	unsigned *seen; /* first line of each key in this section */
 	unsigned seen_listener[NKEYS];
 	unsigned seen_daemon[NKEYS];
 	unsigned seen_section[NKEYS];
 	unsigned listener_line;
 	unsigned daemon_line;
-	size_t *deferred;	/* sink keys, applied at the section's end */
+	size_t *deferred; /* sink keys, applied at the section's end */
 	size_t ndeferred;
 
 	struct ferr *errs;
@@ -455,6 +463,7 @@ errors_push(struct config_errors *errs, char *msg)
 	errs->msgs[errs->n++] = msg;
 }
 
+/* Free every message and empty the list. */
 void
 config_errors_clear(struct config_errors *errs)
 {
@@ -469,8 +478,8 @@ config_errors_clear(struct config_errors *errs)
 
 /* Format "FILE[:LINE[:COL]]: " + message. */
 static char *
-err_vformat(const char *file, unsigned line, unsigned col, const char *fmt,
-    va_list ap)
+err_vformat(
+    const char *file, unsigned line, unsigned col, const char *fmt, va_list ap)
 {
 	struct buf b = BUF_INIT;
 
@@ -486,8 +495,7 @@ err_vformat(const char *file, unsigned line, unsigned col, const char *fmt,
 
 /* Record an error of the file being read (sorted by line when it ends). */
 static void
-ferr_add(struct file_ctx *fc, unsigned line, unsigned col, const char *fmt,
-    ...)
+ferr_add(struct file_ctx *fc, unsigned line, unsigned col, const char *fmt, ...)
 {
 	va_list ap;
 	struct ferr *e;
@@ -515,6 +523,7 @@ err_add(struct load *ld, const char *file, unsigned line, unsigned col,
 	ld->failed = 1;
 }
 
+/* Errors by line, then in the order they were found. */
 static int
 ferr_cmp(const void *a, const void *b)
 {
@@ -531,7 +540,8 @@ ferr_flush(struct file_ctx *fc)
 {
 	size_t i;
 
-	qsort(fc->errs, fc->nerrs, sizeof *fc->errs, ferr_cmp);
+	if (fc->nerrs > 1)
+		qsort(fc->errs, fc->nerrs, sizeof *fc->errs, ferr_cmp);
 	for (i = 0; i < fc->nerrs; i++)
 		errors_push(fc->ld->errs, fc->errs[i].msg);
 	free(fc->errs);
@@ -582,7 +592,7 @@ static int
 size_parse(const char *s, uint64_t *out)
 {
 	const char *p;
-	uint64_t v, m = 1;
+	uint64_t v = 0, m = 1;
 	int rc;
 
 	if ((rc = parse_u64(s, &p, &v)) == -1)
@@ -622,7 +632,7 @@ static int
 duration_parse(const char *s, uint64_t *out)
 {
 	const char *p;
-	uint64_t v, m = 1;
+	uint64_t v = 0, m = 1;
 	int rc;
 
 	if ((rc = parse_u64(s, &p, &v)) == -1)
@@ -661,6 +671,7 @@ duration_parse(const char *s, uint64_t *out)
 	return mul_u64(v, m, out);
 }
 
+/* Public wrapper of size_parse with a reason for people. */
 int
 config_parse_size(const char *s, uint64_t *out, const char **cause)
 {
@@ -676,6 +687,7 @@ config_parse_size(const char *s, uint64_t *out, const char **cause)
 	}
 }
 
+/* Public wrapper of duration_parse with a reason for people. */
 int
 config_parse_duration(const char *s, uint64_t *secs, const char **cause)
 {
@@ -691,11 +703,12 @@ config_parse_duration(const char *s, uint64_t *secs, const char **cause)
 	}
 }
 
+/* yes/no, true/false, on/off, 1/0 in any case. */
 int
 config_parse_bool(const char *s, bool *out)
 {
-	static const char *const yes[] = { "yes", "true", "on", "1" };
-	static const char *const no[] = { "no", "false", "off", "0" };
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
 	size_t i;
 
 	for (i = 0; i < nitems(yes); i++) {
@@ -780,6 +793,7 @@ words_list(const char *const *w)
 	return buf_steal(&b, NULL);
 }
 
+/* Free what a parsed value owns and clear it. */
 static void
 value_free(struct value *v)
 {
@@ -826,16 +840,21 @@ path_normalize(char *path)
 	*dst = '\0';
 }
 
-/* Resolve a relative path against dir (absolute); returns a new string. */
+/*
+ * Resolve a relative path against dir (absolute), and normalize it, so that
+ * two spellings of one file compare equal; returns a new string.
+ */
 static char *
 path_resolve(const char *dir, const char *p)
 {
 	char *out;
 
 	if (p[0] == '/' || dir == NULL)
-		return xstrdup(p);
-	xasprintf(&out, "%s/%s", dir, p);
-	path_normalize(out);
+		out = xstrdup(p);
+	else
+		xasprintf(&out, "%s/%s", dir, p);
+	if (out[0] == '/')
+		path_normalize(out);
 	return out;
 }
 
@@ -843,14 +862,20 @@ path_resolve(const char *dir, const char *p)
 static struct pos
 ent_pos(const struct ent *e, size_t i)
 {
+	struct pos p;
+
 	if (e == NULL) {
-		struct pos none = { 0, 0 };
+		struct pos none = {0, 0};
 		return none;
 	}
 	if (i < e->npos)
 		return e->pos[i];
-	if (e->npos > 0)
-		return e->pos[e->npos - 1];
+	if (e->npos > 0) {
+		/* Just past the end of the value. */
+		p = e->pos[e->npos - 1];
+		p.col++;
+		return p;
+	}
 	return e->vstart;
 }
 
@@ -865,9 +890,9 @@ value_parse(struct file_ctx *fc, const struct key *k, const struct ent *e,
 {
 	struct pos p0 = ent_pos(e, 0), ip;
 	char lo[32], hi[32], *w, *item;
-	const char *start, *end, *why;
+	const char *start, *end, *why, *raw;
 	size_t i, n;
-	int rc, neg;
+	int rc;
 	bool b;
 
 	memset(v, 0, sizeof *v);
@@ -875,9 +900,12 @@ value_parse(struct file_ctx *fc, const struct key *k, const struct ent *e,
 	case KT_BOOL:
 		if (config_parse_bool(s, &b) == -1) {
 			if (fc != NULL)
-				ferr_add(fc, p0.line, p0.col, "invalid boolean "
-				    "'%s' for key '%s' (expected yes, no, true, "
-				    "false, on, off, 1 or 0)", s, k->name);
+				ferr_add(fc, p0.line, p0.col,
+				    "invalid boolean "
+				    "'%s' for key '%s' (expected yes, no, "
+				    "true, "
+				    "false, on, off, 1 or 0)",
+				    s, k->name);
 			return -1;
 		}
 		v->u = b;
@@ -897,22 +925,23 @@ value_parse(struct file_ctx *fc, const struct key *k, const struct ent *e,
 			if (rc == -2 && *start != '\0')
 				rc = -1;
 		}
-		neg = (s[0] == '-');
 		if (rc == -1 && fc != NULL) {
 			if (k->type == KT_SIZE)
-				why = "invalid size '%s' for key '%s' (expected "
+				why =
+				    "invalid size '%s' for key '%s' (expected "
 				    "a number with optional K, M or G)";
 			else if (k->type == KT_DURATION)
-				why = "invalid duration '%s' for key '%s' "
+				why =
+				    "invalid duration '%s' for key '%s' "
 				    "(expected a number with optional s, m, h "
 				    "or d)";
 			else if (k->type == KT_PORT)
-				why = "invalid port '%s' for key '%s' (expected "
+				why =
+				    "invalid port '%s' for key '%s' (expected "
 				    "a number from 0 to 65535)";
 			else
 				why = "invalid number '%s' for key '%s' "
-				    "(expected an unsigned integer)";
-			(void)neg;
+				      "(expected an unsigned integer)";
 			ferr_add(fc, p0.line, p0.col, why, s, k->name);
 		}
 		if (rc == -1)
@@ -921,30 +950,37 @@ value_parse(struct file_ctx *fc, const struct key *k, const struct ent *e,
 			if (fc != NULL) {
 				fmt_number(k, lo, sizeof lo, k->min);
 				fmt_number(k, hi, sizeof hi, k->max);
-				ferr_add(fc, p0.line, p0.col, "value %s for key "
-				    "'%s' out of range (%s..%s)", s, k->name, lo,
-				    hi);
+				ferr_add(fc, p0.line, p0.col,
+				    "value %s for key "
+				    "'%s' out of range (%s..%s)",
+				    s, k->name, lo, hi);
 			}
 			return -1;
 		}
 		return 0;
 	case KT_MODE:
 		n = strspn(s, "01234567");
-		if (n == 0 || s[n] != '\0' || n > 5 ||
+		i = strspn(s, "0");
+		if (n == 0 || s[n] != '\0' || n - i > 5 ||
 		    (v->u = strtoull(s, NULL, 8)) > k->max) {
 			if (fc != NULL)
-				ferr_add(fc, p0.line, p0.col, "invalid file mode "
-				    "'%s' for key '%s' (expected an octal number "
-				    "up to 07777)", s, k->name);
+				ferr_add(fc, p0.line, p0.col,
+				    "invalid file mode "
+				    "'%s' for key '%s' (expected an octal "
+				    "number "
+				    "up to 07777)",
+				    s, k->name);
 			return -1;
 		}
 		return 0;
 	case KT_LOGLEVEL:
 		if ((rc = log_level_parse(s)) == -1) {
 			if (fc != NULL)
-				ferr_add(fc, p0.line, p0.col, "invalid log level "
+				ferr_add(fc, p0.line, p0.col,
+				    "invalid log level "
 				    "'%s' for key '%s' (expected debug, info, "
-				    "notice, warning, err or crit)", s, k->name);
+				    "notice, warning, err or crit)",
+				    s, k->name);
 			return -1;
 		}
 		v->u = (uint64_t)rc;
@@ -958,8 +994,10 @@ value_parse(struct file_ctx *fc, const struct key *k, const struct ent *e,
 		}
 		if (fc != NULL) {
 			w = words_list(k->words);
-			ferr_add(fc, p0.line, p0.col, "invalid value '%s' for "
-			    "key '%s' (expected %s)", s, k->name, w);
+			ferr_add(fc, p0.line, p0.col,
+			    "invalid value '%s' for "
+			    "key '%s' (expected %s)",
+			    s, k->name, w);
 			free(w);
 		}
 		return -1;
@@ -969,8 +1007,10 @@ value_parse(struct file_ctx *fc, const struct key *k, const struct ent *e,
 			if (k->flags & KF_EMPTY_OK)
 				return 0;
 			if (fc != NULL)
-				ferr_add(fc, p0.line, p0.col, "empty value for "
-				    "key '%s'", k->name);
+				ferr_add(fc, p0.line, p0.col,
+				    "empty value for "
+				    "key '%s'",
+				    k->name);
 			return -1;
 		}
 		if (k->type == KT_PATH)
@@ -983,27 +1023,30 @@ value_parse(struct file_ctx *fc, const struct key *k, const struct ent *e,
 			if (k->flags & KF_EMPTY_OK)
 				return 0;
 			if (fc != NULL)
-				ferr_add(fc, p0.line, p0.col, "empty value for "
-				    "key '%s'", k->name);
+				ferr_add(fc, p0.line, p0.col,
+				    "empty value for "
+				    "key '%s'",
+				    k->name);
 			return -1;
 		}
 		rc = 0;
 		start = s;
 		for (;;) {
 			end = start + strcspn(start, ",");
+			raw = start;
 			while (*start == ' ' || *start == '\t')
 				start++;
-			if (start > end)
-				start = end;
 			n = (size_t)(end - start);
-			while (n > 0 && (start[n - 1] == ' ' ||
-			    start[n - 1] == '\t'))
+			while (n > 0 &&
+			       (start[n - 1] == ' ' || start[n - 1] == '\t'))
 				n--;
-			ip = ent_pos(e, (size_t)(start - s));
+			ip = ent_pos(e, (size_t)((n == 0 ? raw : start) - s));
 			if (n == 0) {
 				if (fc != NULL)
-					ferr_add(fc, ip.line, ip.col, "empty item "
-					    "in key '%s'", k->name);
+					ferr_add(fc, ip.line, ip.col,
+					    "empty item "
+					    "in key '%s'",
+					    k->name);
 				rc = -1;
 			} else {
 				item = xstrndup(start, n);
@@ -1012,14 +1055,15 @@ value_parse(struct file_ctx *fc, const struct key *k, const struct ent *e,
 					if (fc != NULL)
 						ferr_add(fc, ip.line, ip.col,
 						    "invalid %s '%s' in key "
-						    "'%s' (%s)", k->itemlabel,
-						    item, k->name, why);
+						    "'%s' (%s)",
+						    k->itemlabel, item, k->name,
+						    why);
 					rc = -1;
 				}
-				v->list = xreallocarray(v->list, v->n + 2,
-				    sizeof *v->list);
-				v->ipos = xreallocarray(v->ipos, v->n + 1,
-				    sizeof *v->ipos);
+				v->list = xreallocarray(
+				    v->list, v->n + 2, sizeof *v->list);
+				v->ipos = xreallocarray(
+				    v->ipos, v->n + 1, sizeof *v->ipos);
 				v->ipos[v->n] = ip;
 				v->list[v->n++] = item;
 				v->list[v->n] = NULL;
@@ -1145,8 +1189,8 @@ apply_defaults(enum section_kind sec, void *base)
 		if (k->section != sec || k->field == 0 || k->def == NULL)
 			continue;
 		if (value_parse(NULL, k, NULL, k->def, &v) == -1)
-			fatalx("config: bad default '%s' for %s", k->def,
-			    k->name);
+			fatalx(
+			    "config: bad default '%s' for %s", k->def, k->name);
 		value_store(k, base, &v);
 	}
 }
@@ -1156,8 +1200,8 @@ apply_defaults(enum section_kind sec, void *base)
  * Returns 0 if the value was accepted.
  */
 static int
-key_set(struct file_ctx *fc, const struct key *k, void *base,
-    const struct ent *e)
+key_set(
+    struct file_ctx *fc, const struct key *k, void *base, const struct ent *e)
 {
 	const char *s = e->value.data != NULL ? e->value.data : "";
 	struct config_origin *o;
@@ -1172,8 +1216,10 @@ key_set(struct file_ctx *fc, const struct key *k, void *base,
 			if (rc)
 				return 0;
 		}
-		ferr_add(fc, e->line, 0, "key '%s' is not supported by this "
-		    "build yet", k->name);
+		ferr_add(fc, e->line, 0,
+		    "key '%s' is not supported by this "
+		    "build yet",
+		    k->name);
 		return -1;
 	}
 	if (value_parse(fc, k, e, s, &v) == -1)
@@ -1184,8 +1230,10 @@ key_set(struct file_ctx *fc, const struct key *k, void *base,
 	}
 	if (k->type == KT_ENUM && k->supported != 0 &&
 	    !(k->supported & (1U << v.u))) {
-		ferr_add(fc, p0.line, p0.col, "%s '%s' is not supported by this "
-		    "build yet", k->wordlabel, k->words[v.u]);
+		ferr_add(fc, p0.line, p0.col,
+		    "%s '%s' is not supported by this "
+		    "build yet",
+		    k->wordlabel, k->words[v.u]);
 		rc = -1;
 	}
 	if (k->ofield != 0) {
@@ -1247,6 +1295,7 @@ ent_new(struct file_ctx *fc, int is_key)
 	return fc->nents++;
 }
 
+/* Free the side table of a file. */
 static void
 ents_free(struct file_ctx *fc)
 {
@@ -1300,7 +1349,8 @@ lex_getline(struct file_ctx *fc)
 	fc->line[n] = '\0';
 	fc->linelen = (size_t)n;
 	fc->lineoff = 0;
-	if (fc->lineno == 1 && n >= 3 && memcmp(fc->line, "\xef\xbb\xbf", 3) == 0)
+	if (fc->lineno == 1 && n >= 3 &&
+	    memcmp(fc->line, "\xef\xbb\xbf", 3) == 0)
 		fc->lineoff = 3;
 	return 1;
 }
@@ -1336,8 +1386,9 @@ lex_piece(struct file_ctx *fc, struct ent *e, size_t off)
 		if (p < fc->linelen && ((unsigned char)l[p] & 0xc0) != 0x80)
 			col++;
 	}
-	while (e->value.len > mark && (e->value.data[e->value.len - 1] == ' ' ||
-	    e->value.data[e->value.len - 1] == '\t')) {
+	while (e->value.len > mark &&
+	       (e->value.data[e->value.len - 1] == ' ' ||
+		   e->value.data[e->value.len - 1] == '\t')) {
 		e->value.len--;
 		e->npos--;
 	}
@@ -1352,8 +1403,8 @@ valid_name(const char *s)
 	size_t n = strlen(s);
 
 	return n >= 1 && n <= SECTION_NAME_MAX &&
-	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789_.-") == n;
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			 "0123456789_.-") == n;
 }
 
 /* Lex a "[kind NAME]" line into a section entry; its index. */
@@ -1361,7 +1412,7 @@ static size_t
 lex_section(struct file_ctx *fc)
 {
 	const char *l = fc->line + fc->lineoff, *close, *rest;
-	char *in, *kind, *name;
+	char *in, *kind, *name, *whole;
 	size_t idx = ent_new(fc, 0), n;
 	struct ent *e = &fc->ents[idx];
 
@@ -1371,7 +1422,8 @@ lex_section(struct file_ctx *fc)
 	}
 	rest = close + 1 + strspn(close + 1, " \t");
 	if (*rest != '\0' && *rest != ';') {
-		ferr_add(fc, fc->lineno, 0, "unexpected text after section "
+		ferr_add(fc, fc->lineno, 0,
+		    "unexpected text after section "
 		    "header");
 		return idx;
 	}
@@ -1380,6 +1432,7 @@ lex_section(struct file_ctx *fc)
 	n = strlen(kind);
 	while (n > 0 && (kind[n - 1] == ' ' || kind[n - 1] == '\t'))
 		kind[--n] = '\0';
+	whole = xstrdup(kind);
 	name = kind + strcspn(kind, " \t");
 	if (*name != '\0') {
 		*name++ = '\0';
@@ -1388,27 +1441,30 @@ lex_section(struct file_ctx *fc)
 
 	if (strcmp(kind, "listener") == 0 || strcmp(kind, "daemon") == 0) {
 		if (*name != '\0')
-			ferr_add(fc, fc->lineno, 0, "section [%s] takes no "
-			    "name", kind);
+			ferr_add(fc, fc->lineno, 0,
+			    "section [%s] takes no "
+			    "name",
+			    kind);
 		else
 			e->sec = kind[0] == 'l' ? SEC_LISTENER : SEC_DAEMON;
 	} else if (strcmp(kind, "sink") == 0 || strcmp(kind, "filter") == 0) {
 		if (*name == '\0')
-			ferr_add(fc, fc->lineno, 0, "section [%s] needs a "
-			    "name, as in [%s NAME]", kind, kind);
+			ferr_add(fc, fc->lineno, 0,
+			    "section [%s] needs a "
+			    "name, as in [%s NAME]",
+			    kind, kind);
 		else if (!valid_name(name))
-			ferr_add(fc, fc->lineno, 0, "invalid %s name '%s' (1 "
-			    "to %d of the characters A-Z a-z 0-9 _ . -)", kind,
-			    name, SECTION_NAME_MAX);
+			ferr_add(fc, fc->lineno, 0,
+			    "invalid %s name '%s' (1 "
+			    "to %d of the characters A-Z a-z 0-9 _ . -)",
+			    kind, name, SECTION_NAME_MAX);
 		else {
 			e->sec = kind[0] == 's' ? SEC_SINK : SEC_FILTER;
 			e->name = xstrdup(name);
 		}
-	} else {
-		if (*name != '\0')
-			name[-1] = ' ';
-		ferr_add(fc, fc->lineno, 0, "unknown section [%s]", kind);
-	}
+	} else
+		ferr_add(fc, fc->lineno, 0, "unknown section [%s]", whole);
+	free(whole);
 	free(in);
 	return idx;
 }
@@ -1422,7 +1478,8 @@ lex_key(struct file_ctx *fc)
 	struct ent *e;
 
 	if ((eq = strchr(l, '=')) == NULL) {
-		ferr_add(fc, fc->lineno, 0, "expected 'key = value', "
+		ferr_add(fc, fc->lineno, 0,
+		    "expected 'key = value', "
 		    "'[section]' or a comment");
 		return -1;
 	}
@@ -1434,14 +1491,16 @@ lex_key(struct file_ctx *fc)
 		return -1;
 	}
 	if (strspn(l, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789_.-") < n) {
-		ferr_add(fc, fc->lineno, 0, "invalid key name '%.*s'", (int)n,
-		    l);
+		      "0123456789_.-") < n) {
+		ferr_add(
+		    fc, fc->lineno, 0, "invalid key name '%.*s'", (int)n, l);
 		return -1;
 	}
 	if (n > KEY_NAME_MAX) {
-		ferr_add(fc, fc->lineno, 0, "key name too long (at most %d "
-		    "characters)", KEY_NAME_MAX);
+		ferr_add(fc, fc->lineno, 0,
+		    "key name too long (at most %d "
+		    "characters)",
+		    KEY_NAME_MAX);
 		return -1;
 	}
 	idx = ent_new(fc, 1);
@@ -1496,7 +1555,8 @@ lex_reader(char *str, int num, void *stream)
 				lex_piece(fc, &fc->ents[fc->pending],
 				    fc->lineoff + i);
 			else if (!fc->swallow) {
-				ferr_add(fc, fc->lineno, 0, "continuation line "
+				ferr_add(fc, fc->lineno, 0,
+				    "continuation line "
 				    "without a key");
 				fc->swallow = 1;
 			}
@@ -1595,14 +1655,18 @@ sink_finish(struct file_ctx *fc)
 			continue;
 		k = key_find(SEC_SINK, e->key, NULL);
 		if (bit != 0 && !(k->sinktypes & bit)) {
-			ferr_add(fc, e->line, 0, "key '%s' does not apply to "
-			    "sink type '%s'", k->name, s->type);
+			ferr_add(fc, e->line, 0,
+			    "key '%s' does not apply to "
+			    "sink type '%s'",
+			    k->name, s->type);
 			continue;
 		}
 		/* Keys of a type this build lacks wait for that type. */
 		if (bit != 0 && !(bit & ST_FILE) &&
 		    !(k->flags & KF_IMPLEMENTED))
 			continue;
+		if (strcmp(k->name, "path") == 0)
+			aux->path_set = 1;
 		if (key_set(fc, k, s, e) == 0 && strcmp(k->name, "path") == 0) {
 			aux->path_origin.file = fc->file;
 			aux->path_origin.line = ent_pos(e, 0).line;
@@ -1612,6 +1676,7 @@ sink_finish(struct file_ctx *fc)
 	fc->ndeferred = 0;
 }
 
+/* Finish the current section (sinks apply their keys here). */
 static void
 section_close(struct file_ctx *fc)
 {
@@ -1637,7 +1702,8 @@ section_open(struct file_ctx *fc, struct ent *e)
 	case SEC_DAEMON:
 		if (e->sec == SEC_LISTENER) {
 			if (fc->listener_line != 0)
-				ferr_add(fc, e->line, 0, "duplicate section "
+				ferr_add(fc, e->line, 0,
+				    "duplicate section "
 				    "[listener] (first at line %u)",
 				    fc->listener_line);
 			else
@@ -1645,7 +1711,8 @@ section_open(struct file_ctx *fc, struct ent *e)
 			fc->seen = fc->seen_listener;
 		} else {
 			if (fc->daemon_line != 0)
-				ferr_add(fc, e->line, 0, "duplicate section "
+				ferr_add(fc, e->line, 0,
+				    "duplicate section "
 				    "[daemon] (first at line %u)",
 				    fc->daemon_line);
 			else
@@ -1657,17 +1724,18 @@ section_open(struct file_ctx *fc, struct ent *e)
 	case SEC_SINK:
 		for (i = 0; i < cf->nsinks; i++) {
 			if (strcmp(cf->sinks[i].name, e->name) == 0) {
-				ferr_add(fc, e->line, 0, "sink '%s' is already "
-				    "defined at %s:%u", e->name,
-				    cf->sinks[i].origin.file,
+				ferr_add(fc, e->line, 0,
+				    "sink '%s' is already "
+				    "defined at %s:%u",
+				    e->name, cf->sinks[i].origin.file,
 				    cf->sinks[i].origin.line);
 				return;
 			}
 		}
-		cf->sinks = xreallocarray(cf->sinks, cf->nsinks + 1,
-		    sizeof *cf->sinks);
-		ld->saux = xreallocarray(ld->saux, cf->nsinks + 1,
-		    sizeof *ld->saux);
+		cf->sinks =
+		    xreallocarray(cf->sinks, cf->nsinks + 1, sizeof *cf->sinks);
+		ld->saux =
+		    xreallocarray(ld->saux, cf->nsinks + 1, sizeof *ld->saux);
 		s = &cf->sinks[cf->nsinks];
 		memset(s, 0, sizeof *s);
 		memset(&ld->saux[cf->nsinks], 0, sizeof *ld->saux);
@@ -1684,17 +1752,18 @@ section_open(struct file_ctx *fc, struct ent *e)
 	case SEC_FILTER:
 		for (i = 0; i < cf->nfilters; i++) {
 			if (strcmp(cf->filters[i].name, e->name) == 0) {
-				ferr_add(fc, e->line, 0, "filter '%s' is "
-				    "already defined at %s:%u", e->name,
-				    cf->filters[i].origin.file,
+				ferr_add(fc, e->line, 0,
+				    "filter '%s' is "
+				    "already defined at %s:%u",
+				    e->name, cf->filters[i].origin.file,
 				    cf->filters[i].origin.line);
 				return;
 			}
 		}
-		cf->filters = xreallocarray(cf->filters, cf->nfilters + 1,
-		    sizeof *cf->filters);
-		ld->faux = xreallocarray(ld->faux, cf->nfilters + 1,
-		    sizeof *ld->faux);
+		cf->filters = xreallocarray(
+		    cf->filters, cf->nfilters + 1, sizeof *cf->filters);
+		ld->faux =
+		    xreallocarray(ld->faux, cf->nfilters + 1, sizeof *ld->faux);
 		f = &cf->filters[cf->nfilters];
 		memset(f, 0, sizeof *f);
 		memset(&ld->faux[cf->nfilters], 0, sizeof *ld->faux);
@@ -1727,8 +1796,8 @@ key_handle(struct file_ctx *fc, struct ent *e)
 	if (fc->sec == SEC_IGNORE)
 		return;
 	if (fc->sec == SEC_NONE) {
-		ferr_add(fc, e->line, 0, "key '%s' outside of any section",
-		    e->key);
+		ferr_add(
+		    fc, e->line, 0, "key '%s' outside of any section", e->key);
 		return;
 	}
 	if ((k = key_find(fc->sec, e->key, &ki)) == NULL) {
@@ -1738,8 +1807,10 @@ key_handle(struct file_ctx *fc, struct ent *e)
 		return;
 	}
 	if (fc->seen[ki] != 0) {
-		ferr_add(fc, e->line, 0, "duplicate key '%s' (first set at "
-		    "line %u)", e->key, fc->seen[ki]);
+		ferr_add(fc, e->line, 0,
+		    "duplicate key '%s' (first set at "
+		    "line %u)",
+		    e->key, fc->seen[ki]);
 		return;
 	}
 	fc->seen[ki] = e->line;
@@ -1752,8 +1823,8 @@ key_handle(struct file_ctx *fc, struct ent *e)
 		key_set(fc, k, &ld->cf->daemon, e);
 		break;
 	case SEC_SINK:
-		fc->deferred = xreallocarray(fc->deferred, fc->ndeferred + 1,
-		    sizeof *fc->deferred);
+		fc->deferred = xreallocarray(
+		    fc->deferred, fc->ndeferred + 1, sizeof *fc->deferred);
 		fc->deferred[fc->ndeferred++] = (size_t)(e - fc->ents);
 		break;
 	case SEC_FILTER:
@@ -1763,8 +1834,8 @@ key_handle(struct file_ctx *fc, struct ent *e)
 			break;
 		}
 		fa->sinks_set = 1;
-		if (value_parse(fc, k, e, e->value.data != NULL ?
-		    e->value.data : "", &v) == -1)
+		if (value_parse(fc, k, e,
+			e->value.data != NULL ? e->value.data : "", &v) == -1)
 			break;
 		free(fa->ipos);
 		fa->ipos = v.ipos;
@@ -1778,13 +1849,15 @@ key_handle(struct file_ctx *fc, struct ent *e)
 
 /* inih's handler: every call names an entry of the side table. */
 static int
-ini_handler_cb(void *user, const char *section, const char *name,
-    const char *value)
+ini_handler_cb(
+    void *user, const char *section, const char *name, const char *value)
 {
 	struct file_ctx *fc = user;
 	char *end;
 	unsigned long idx;
 
+	if (name == NULL || value == NULL)
+		return 1; /* inih built to report sections or bare names */
 	idx = strtoul(value, &end, 10);
 	if (*end != '\0' || idx >= fc->nents)
 		fatalx("config: bad synthetic line %s=%s", name, value);
@@ -1825,14 +1898,17 @@ file_dir(const char *file)
 	return out;
 }
 
-/* Read one file into the config; all problems go to the error list. */
-static void
+/*
+ * Read one file into the config; all problems go to the error list.
+ * Returns -1 if the file could not be opened at all.
+ */
+static int
 load_file(struct load *ld, const char *path)
 {
 	struct config *cf = ld->cf;
 	struct file_ctx *fc;
 	struct stat st;
-	int rc;
+	int rc, opened = 0;
 
 	cf->files = xreallocarray(cf->files, cf->nfiles + 1, sizeof *cf->files);
 	cf->files[cf->nfiles] = xstrdup(path);
@@ -1854,6 +1930,7 @@ load_file(struct load *ld, const char *path)
 		ferr_add(fc, 0, 0, "cannot open: %s", strerror(EISDIR));
 		goto out;
 	}
+	opened = 1;
 	fc->dir = file_dir(path);
 	rc = ini_parse_stream(lex_reader, fc, ini_handler_cb, fc);
 	if (rc == -2)
@@ -1869,15 +1946,17 @@ out:
 	free(fc->deferred);
 	free(fc->dir);
 	free(fc);
+	return opened ? 0 : -1;
 }
 
+/* strcmp order of conf.d file names. */
 static int
 name_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Read conf.d/*.conf beside the main file, sorted by name. */
+/* Read the conf.d drop-ins (*.conf) beside the main file, sorted by name. */
 static void
 load_dropins(struct load *ld, const char *file)
 {
@@ -1895,8 +1974,8 @@ load_dropins(struct load *ld, const char *file)
 	free(dir);
 	if ((d = opendir(path)) == NULL) {
 		if (errno != ENOENT && errno != ENOTDIR)
-			err_add(ld, path, 0, 0, "cannot open: %s",
-			    strerror(errno));
+			err_add(
+			    ld, path, 0, 0, "cannot open: %s", strerror(errno));
 		free(path);
 		return;
 	}
@@ -1909,10 +1988,11 @@ load_dropins(struct load *ld, const char *file)
 		names[n++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof *names, name_cmp);
+	if (n > 1)
+		qsort(names, n, sizeof *names, name_cmp);
 	for (i = 0; i < n; i++) {
 		xasprintf(&dir, "%s/%s", path, names[i]);
-		load_file(ld, dir);
+		(void)load_file(ld, dir);
 		free(dir);
 		free(names[i]);
 	}
@@ -1944,8 +2024,9 @@ cross_check(struct load *ld)
 		if (strcmp(s->type, "file") != 0)
 			continue;
 		if (s->path == NULL) {
-			err_add(ld, s->origin.file, s->origin.line, 0,
-			    "file sink '%s' has no path", s->name);
+			if (!ld->saux[i].path_set)
+				err_add(ld, s->origin.file, s->origin.line, 0,
+				    "file sink '%s' has no path", s->name);
 			continue;
 		}
 		for (j = 0; j < i; j++) {
@@ -1955,9 +2036,10 @@ cross_check(struct load *ld)
 				continue;
 			err_add(ld, ld->saux[i].path_origin.file,
 			    ld->saux[i].path_origin.line,
-			    ld->saux[i].path_origin.col, "sink '%s' writes to "
-			    "the same file as sink '%s' (%s:%u)", s->name,
-			    t->name, t->origin.file, t->origin.line);
+			    ld->saux[i].path_origin.col,
+			    "sink '%s' writes to "
+			    "the same file as sink '%s' (%s:%u)",
+			    s->name, t->name, t->origin.file, t->origin.line);
 			break;
 		}
 	}
@@ -1971,8 +2053,8 @@ cross_check(struct load *ld)
 			continue;
 		}
 		for (j = 0; j < f->nsinks; j++) {
-			s = (struct sink_conf *)config_find_sink(cf,
-			    f->sinks[j]);
+			s = (struct sink_conf *)config_find_sink(
+			    cf, f->sinks[j]);
 			if (s != NULL) {
 				used[s - cf->sinks] = 1;
 				continue;
@@ -1990,10 +2072,15 @@ cross_check(struct load *ld)
 	}
 	if (cf->nfilters == 0 && !ld->failed)
 		log_warnx("%s: no filters: indications are spooled but "
-		    "delivered nowhere", cf->file);
+			  "delivered nowhere",
+		    cf->file);
 	free(used);
 }
 
+/*
+ * Defaults first, then the main file, the drop-ins and the checks across
+ * files; the config is handed over only if nothing at all went wrong.
+ */
 struct config *
 config_load(const char *file, struct config_errors *errs)
 {
@@ -2009,13 +2096,8 @@ config_load(const char *file, struct config_errors *errs)
 	ld.cf = cf;
 	ld.errs = errs;
 
-	load_file(&ld, file);
-	if (cf->nfiles == 1 && ld.failed && errs->n > 0 &&
-	    strstr(errs->msgs[errs->n - 1], ": cannot open: ") != NULL &&
-	    cf->nsinks == 0 && cf->nfilters == 0) {
-		/* The main file is unreadable: nothing more to say. */
+	if (load_file(&ld, file) == -1)
 		goto out;
-	}
 	load_dropins(&ld, file);
 	cross_check(&ld);
 
@@ -2031,6 +2113,7 @@ out:
 	return cf;
 }
 
+/* Free a NULL-terminated string vector. */
 static void
 strv_free(char **v)
 {
@@ -2043,6 +2126,7 @@ strv_free(char **v)
 	free(v);
 }
 
+/* Free a config and everything it owns (NULL is fine). */
 void
 config_free(struct config *cf)
 {
@@ -2070,6 +2154,7 @@ config_free(struct config *cf)
 	free(cf);
 }
 
+/* A sink by name, or NULL. */
 const struct sink_conf *
 config_find_sink(const struct config *cf, const char *name)
 {
@@ -2081,22 +2166,50 @@ config_find_sink(const struct config *cf, const char *name)
 	return NULL;
 }
 
-static const char *const type_names[] = {
-	"boolean", "number", "port", "size", "duration", "string", "path",
-	"word", "list", "file mode", "log level"
-};
+static const char *const type_names[] = {"boolean", "number", "port", "size",
+    "duration", "string", "path", "word", "list", "file mode", "log level"};
+
+/* Print text wrapped at 72 columns, each line indented by `indent`. */
+static void
+print_wrapped(FILE *f, const char *text, int indent)
+{
+	const char *p = text, *sp;
+	int col = 0;
+	size_t n;
+
+	while (*p != '\0') {
+		sp = strchr(p, ' ');
+		n = sp == NULL ? strlen(p) : (size_t)(sp - p);
+		if (col > 0 && col + 1 + (int)n > 72) {
+			fputc('\n', f);
+			col = 0;
+		}
+		if (col == 0)
+			col = fprintf(f, "%*s", indent, "");
+		else
+			col += fprintf(f, " ");
+		col += fprintf(f, "%.*s", (int)n, p);
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	fputc('\n', f);
+}
 
 /* Print one key of the table. */
 static void
 print_key(FILE *f, const struct key *k)
 {
+	struct buf b = BUF_INIT;
 	char lo[32], hi[32], *w;
 	unsigned i;
+	int n;
 
 	fprintf(f, "  %s = %s\n", k->name,
-	    k->def == NULL ? "(required)" : k->def[0] == '\0' ? "(empty)" :
-	    k->def);
-	fprintf(f, "      %s", type_names[k->type]);
+	    k->def == NULL ? (k->flags & KF_REQUIRED ? "(required)" : "(none)")
+	    : k->def[0] == '\0' ? "(empty)"
+				: k->def);
+	buf_adds(&b, type_names[k->type]);
 	switch (k->type) {
 	case KT_UINT:
 	case KT_PORT:
@@ -2104,32 +2217,38 @@ print_key(FILE *f, const struct key *k)
 	case KT_DURATION:
 		fmt_number(k, lo, sizeof lo, k->min);
 		fmt_number(k, hi, sizeof hi, k->max);
-		fprintf(f, ", %s..%s", lo, hi);
+		buf_printf(&b, ", %s..%s", lo, hi);
 		break;
 	case KT_ENUM:
 		w = words_list(k->words);
-		fprintf(f, ": %s", w);
+		buf_printf(&b, ": %s", w);
 		free(w);
 		break;
 	default:
 		break;
 	}
 	if (k->section == SEC_SINK && k->sinktypes != ST_ALL) {
-		fprintf(f, "; sink types");
-		for (i = 0; sink_type_words[i] != NULL; i++)
+		buf_adds(&b, "; sink type");
+		for (i = 0, n = 0; sink_type_words[i] != NULL; i++)
 			if (k->sinktypes & (1U << i))
-				fprintf(f, " %s", sink_type_words[i]);
+				buf_printf(&b, "%s%s", n++ ? ", " : " ",
+				    sink_type_words[i]);
 	}
 	if (!(k->flags & KF_RELOADABLE))
-		fprintf(f, "; needs a restart");
+		buf_adds(&b, "; needs a restart");
 	if (!(k->flags & KF_IMPLEMENTED))
-		fprintf(f, "; not supported by this build yet%s%s%s",
+		buf_printf(&b, "; not supported by this build yet%s%s%s",
 		    k->off != NULL ? " (only " : "",
-		    k->off == NULL ? "" : k->off[0] == '\0' ? "empty" : k->off,
+		    k->off == NULL	? ""
+		    : k->off[0] == '\0' ? "empty"
+					: k->off,
 		    k->off != NULL ? " accepted)" : "");
-	fprintf(f, "\n      %s\n", k->help);
+	print_wrapped(f, b.data, 6);
+	print_wrapped(f, k->help, 6);
+	buf_free(&b);
 }
 
+/* Every key of the table, section by section, for --help-config. */
 void
 config_print_keys(FILE *f)
 {
@@ -2137,10 +2256,10 @@ config_print_keys(FILE *f)
 		enum section_kind sec;
 		const char *title;
 	} secs[] = {
-		{ SEC_LISTENER, "[listener]" },
-		{ SEC_DAEMON, "[daemon]" },
-		{ SEC_SINK, "[sink NAME]" },
-		{ SEC_FILTER, "[filter NAME]" },
+	    {SEC_LISTENER, "[listener]"},
+	    {SEC_DAEMON, "[daemon]"},
+	    {SEC_SINK, "[sink NAME]"},
+	    {SEC_FILTER, "[filter NAME]"},
 	};
 	size_t i, j;
 
