@@ -271,7 +271,9 @@ daemon_run(const char *file, bool foreground)
 	st.dispatch = dispatch_new(st.router, st.sinks, st.nsinks, 1);
 	for (size_t i = 0; i < st.nsinks; i++)
 		sink_start(st.sinks[i]);
-	if ((st.http = http_start(&st.conf->listener, st.dispatch,
+	if (st.conf->listener.http_port == 0)
+		log_warnx("http_port is 0: not listening for HTTP");
+	else if ((st.http = http_start(&st.conf->listener, st.dispatch,
 	    &cause)) == NULL) {
 		log_msg(LOG_ERR, "listener: %s", cause);
 		free(cause);

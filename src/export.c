@@ -9,7 +9,7 @@
  * nothing. Every outcome is a struct export_answer that the HTTP layer
  * sends as it is; nothing here knows about libmicrohttpd.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -32,8 +32,7 @@ struct span {
 };
 
 static const char *const cim_header_names[] = {
-	"CIMExport", "CIMExportMethod", "CIMProtocolVersion", "CIMExportBatch"
-};
+    "CIMExport", "CIMExportMethod", "CIMProtocolVersion", "CIMExportBatch"};
 
 /* Trim spaces and tabs around s. */
 static struct span
@@ -98,7 +97,8 @@ find_cim_header(const struct export_request *req, const char *prefix,
 static bool
 is_tchar(int c)
 {
-	return isalnum(c) || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+	return isalnum(c) ||
+	       (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
 static void
@@ -169,7 +169,7 @@ check_content_type(const char *ct, const char **why)
 		return -1;
 	}
 	if (!(span_is(sub, "xml") &&
-	    (span_is(type, "application") || span_is(type, "text")))) {
+		(span_is(type, "application") || span_is(type, "text")))) {
 		*why = "Content-Type is not application/xml or text/xml";
 		return -1;
 	}
@@ -220,7 +220,7 @@ check_content_type(const char *ct, const char **why)
 static bool
 declared_prefix(const struct export_request *req, char prefix[8])
 {
-	static const char *const hdrs[] = { "Man", "Opt" };
+	static const char *const hdrs[] = {"Man", "Opt"};
 	const char *s;
 	struct span uri, pname;
 	char value[16];
@@ -246,7 +246,8 @@ declared_prefix(const struct export_request *req, char prefix[8])
 				} else {
 					uri.p = s;
 					while (*s != '\0' && *s != ';' &&
-					    *s != ',' && *s != ' ' && *s != '\t')
+					       *s != ',' && *s != ' ' &&
+					       *s != '\t')
 						s++;
 					uri.len = s - uri.p;
 				}
@@ -268,13 +269,17 @@ declared_prefix(const struct export_request *req, char prefix[8])
 						continue;
 					s++;
 					skip_ows(&s);
-					if (!read_param_value(&s, value,
-					    sizeof value))
+					if (!read_param_value(
+						&s, value, sizeof value))
 						break;
 					n = strspn(value, "0123456789");
 					if (mine && span_is(pname, "ns") &&
-					    n > 0 && n <= 5 && value[n] == '\0')
-						snprintf(prefix, 8, "%s-", value);
+					    n > 0 && n <= 5 &&
+					    value[n] == '\0') {
+						memcpy(prefix, value, n);
+						prefix[n] = '-';
+						prefix[n + 1] = '\0';
+					}
 				}
 				/* Skip to the next declaration. */
 				while (*s != '\0' && *s != ',')
@@ -304,7 +309,8 @@ guess_prefix(const struct export_request *req, char prefix[8])
 		if (n == 0 || n > 5 || name[n] != '-')
 			continue;
 		for (j = 0; j < 4; j++) {
-			if (strcasecmp(name + n + 1, cim_header_names[j]) == 0) {
+			if (strcasecmp(name + n + 1, cim_header_names[j]) ==
+			    0) {
 				memcpy(prefix, name, n + 1);
 				prefix[n + 1] = '\0';
 				return true;
@@ -424,8 +430,8 @@ answer_vset(struct export_answer *ans, int status, const char *cimerror,
 }
 
 void
-export_answer_error(struct export_answer *ans, int status,
-    const char *cimerror, const char *fmt, ...)
+export_answer_error(struct export_answer *ans, int status, const char *cimerror,
+    const char *fmt, ...)
 {
 	va_list ap;
 
@@ -435,8 +441,8 @@ export_answer_error(struct export_answer *ans, int status,
 }
 
 void
-export_answer_parse_error(struct export_answer *ans,
-    enum cimxml_status status, const char *reason)
+export_answer_parse_error(
+    struct export_answer *ans, enum cimxml_status status, const char *reason)
 {
 	if (reason == NULL || *reason == '\0')
 		reason = "invalid request body";
@@ -469,8 +475,8 @@ export_info_clear(struct export_info *info)
 }
 
 int
-export_check_request(const struct export_request *req,
-    struct export_info *info, struct export_answer *ans)
+export_check_request(const struct export_request *req, struct export_info *info,
+    struct export_answer *ans)
 {
 	const char *v, *why;
 	const char *hv[4];
@@ -494,13 +500,15 @@ export_check_request(const struct export_request *req,
 	/* Framing. */
 	if ((v = find_header(req, "Content-Length", &count)) != NULL) {
 		if (count > 1) {
-			export_answer_error(ans, 400, NULL,
-			    "duplicate Content-Length header");
+			export_answer_error(
+			    ans, 400, NULL, "duplicate Content-Length header");
+			ans->close = true;
 			return -1;
 		}
 		if (parse_length(v, &info->content_length) != 0) {
-			export_answer_error(ans, 400, NULL,
-			    "malformed Content-Length header");
+			export_answer_error(
+			    ans, 400, NULL, "malformed Content-Length header");
+			ans->close = true;
 			return -1;
 		}
 		info->has_length = true;
@@ -510,11 +518,13 @@ export_check_request(const struct export_request *req,
 			export_answer_error(ans, 501, NULL,
 			    "unsupported Transfer-Encoding; only chunked is "
 			    "implemented");
+			ans->close = true;
 			return -1;
 		}
 		if (info->has_length) {
 			export_answer_error(ans, 400, NULL,
 			    "both Content-Length and Transfer-Encoding");
+			ans->close = true;
 			return -1;
 		}
 		info->chunked = true;
@@ -522,8 +532,8 @@ export_check_request(const struct export_request *req,
 
 	/* Content-Type. */
 	if ((v = find_header(req, "Content-Type", &count)) == NULL) {
-		export_answer_error(ans, 400, "header-mismatch",
-		    "missing Content-Type header");
+		export_answer_error(
+		    ans, 400, "header-mismatch", "missing Content-Type header");
 		return -1;
 	}
 	if (count > 1) {
@@ -540,13 +550,12 @@ export_check_request(const struct export_request *req,
 	if (!declared_prefix(req, info->prefix) && mpost &&
 	    !guess_prefix(req, info->prefix)) {
 		export_answer_error(ans, 400, "header-mismatch",
-		    "M-POST without a Man: header declaring "
-		    EXPORT_MAN_URI);
+		    "M-POST without a Man: header declaring " EXPORT_MAN_URI);
 		return -1;
 	}
 	for (i = 0; i < 4; i++) {
-		hv[i] = find_cim_header(req, info->prefix, cim_header_names[i],
-		    &count);
+		hv[i] = find_cim_header(
+		    req, info->prefix, cim_header_names[i], &count);
 		if (count > 1) {
 			export_answer_error(ans, 400, "header-mismatch",
 			    "duplicate %s%s header", info->prefix,
@@ -559,7 +568,7 @@ export_check_request(const struct export_request *req,
 	if (hv[0] != NULL && !span_is(trim(hv[0]), "MethodRequest")) {
 		sp = trim(hv[0]);
 		export_answer_error(ans, 400, "unsupported-operation",
-		    "CIMExport header is \"%.*s\", not MethodRequest",
+		    "CIMExport header is '%.*s', not MethodRequest",
 		    (int)(sp.len > 40 ? 40 : sp.len), sp.p);
 		return -1;
 	}
@@ -591,11 +600,10 @@ export_check_request(const struct export_request *req,
 		}
 		info->export_method = xstrndup(sp.p, sp.len);
 	}
-	if (hv[2] != NULL &&
-	    (info->protocol_major = parse_major(hv[2])) < 0) {
+	if (hv[2] != NULL && (info->protocol_major = parse_major(hv[2])) < 0) {
 		sp = trim(hv[2]);
 		export_answer_error(ans, 400, "header-mismatch",
-		    "malformed CIMProtocolVersion header \"%.*s\"",
+		    "malformed CIMProtocolVersion header '%.*s'",
 		    (int)(sp.len > 20 ? 20 : sp.len), sp.p);
 		export_info_clear(info);
 		return -1;
@@ -606,6 +614,7 @@ export_check_request(const struct export_request *req,
 	if (info->has_length && req->max_body != 0 &&
 	    info->content_length > req->max_body) {
 		export_answer_too_large(ans, req->max_body);
+		ans->close = true;
 		export_info_clear(info);
 		return -1;
 	}
@@ -674,7 +683,7 @@ answer_xml(struct export_answer *ans, const struct cimxml_message *msg,
 
 	export_answer_free(ans);
 	buf_adds(&b, "<CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.4\">"
-	    "<MESSAGE ID=\"");
+		     "<MESSAGE ID=\"");
 	xml_escape(&b, msg->id != NULL ? msg->id : "");
 	buf_adds(&b, "\" PROTOCOLVERSION=\"1.4\">");
 	if (multi)
@@ -703,8 +712,8 @@ answer_xml(struct export_answer *ans, const struct cimxml_message *msg,
 }
 
 void
-export_answer_success(struct export_answer *ans,
-    const struct cimxml_message *msg)
+export_answer_success(
+    struct export_answer *ans, const struct cimxml_message *msg)
 {
 	answer_xml(ans, msg, NULL, NULL);
 }
@@ -726,8 +735,8 @@ cim_error_text(int code)
 
 /* Answer 200 with an ERROR for every export call (all or nothing). */
 static void
-answer_method_errors(struct export_answer *ans,
-    const struct cimxml_message *msg)
+answer_method_errors(
+    struct export_answer *ans, const struct cimxml_message *msg)
 {
 	int *errs;
 	const char **descs;
@@ -747,15 +756,16 @@ answer_method_errors(struct export_answer *ans,
 			first = i;
 		errs[i] = e->cim_error;
 		descs[i] = e->error_description != NULL &&
-		    *e->error_description != '\0' ? e->error_description :
-		    cim_error_text(e->cim_error);
+				   *e->error_description != '\0'
+			       ? e->error_description
+			       : cim_error_text(e->cim_error);
 	}
 	for (i = 0; i < msg->nexports; i++) {
 		if (errs[i] != 0)
 			continue;
 		errs[i] = CIM_ERR_FAILED;
-		xasprintf(&owned[i], "batch rejected: request %zu failed",
-		    first + 1);
+		xasprintf(
+		    &owned[i], "batch rejected: request %zu failed", first + 1);
 		descs[i] = owned[i];
 	}
 	answer_xml(ans, msg, errs, descs);
@@ -788,21 +798,25 @@ export_check_message(const struct export_info *info,
 			    strcasecmp(e->method, info->export_method) == 0)
 				continue;
 			export_answer_error(ans, 400, "header-mismatch",
-			    "CIMExportMethod header \"%.40s\" does not match "
-			    "the body's method \"%.40s\"", info->export_method,
+			    "CIMExportMethod header '%.40s' does not match "
+			    "the body's method '%.40s'",
+			    info->export_method,
 			    e->method != NULL ? e->method : "");
 			return EXPORT_ANSWERED;
 		}
 	}
 	if (info->protocol_major >= 0) {
-		major = msg->protocol_version != NULL ?
-		    parse_major(msg->protocol_version) : -1;
+		major = msg->protocol_version != NULL
+			    ? parse_major(msg->protocol_version)
+			    : -1;
 		if (major != info->protocol_major) {
 			export_answer_error(ans, 400, "header-mismatch",
 			    "CIMProtocolVersion header (major %d) does not "
-			    "match the body's PROTOCOLVERSION \"%.20s\"",
-			    info->protocol_major, msg->protocol_version != NULL ?
-			    msg->protocol_version : "");
+			    "match the body's PROTOCOLVERSION '%.20s'",
+			    info->protocol_major,
+			    msg->protocol_version != NULL
+				? msg->protocol_version
+				: "");
 			return EXPORT_ANSWERED;
 		}
 	}

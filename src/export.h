@@ -31,22 +31,22 @@ struct export_header {
 
 /* A request as far as it is known before the body. */
 struct export_request {
-	const char *method;                  /* "POST", "M-POST", ... */
+	const char *method;		     /* "POST", "M-POST", ... */
 	const struct export_header *headers; /* every header, in order */
 	size_t nheaders;
-	bool strict;                         /* CIM headers required */
-	uint64_t max_body;                   /* bytes; 0 for no limit */
+	bool strict;	   /* CIM headers required */
+	uint64_t max_body; /* bytes; 0 for no limit */
 };
 
 /* What the headers said, kept for the checks after the body. */
 struct export_info {
-	char prefix[8];          /* "73-" for M-POST's CIM headers, else "" */
-	char *export_method;     /* CIMExportMethod (malloc'd), NULL if absent */
-	int protocol_major;      /* CIMProtocolVersion major, -1 if absent */
-	bool batch;              /* CIMExportBatch present */
-	bool has_length;         /* Content-Length present */
+	char prefix[8];	     /* "73-" for M-POST's CIM headers, else "" */
+	char *export_method; /* CIMExportMethod (malloc'd), NULL if absent */
+	int protocol_major;  /* CIMProtocolVersion major, -1 if absent */
+	bool batch;	     /* CIMExportBatch present */
+	bool has_length;     /* Content-Length present */
 	uint64_t content_length;
-	bool chunked;            /* Transfer-Encoding: chunked */
+	bool chunked; /* Transfer-Encoding: chunked */
 };
 
 /*
@@ -54,21 +54,23 @@ struct export_info {
  * replaces what it held. The body is owned by the answer.
  */
 struct export_answer {
-	int status;              /* HTTP status, 0 while undecided */
-	const char *cimerror;    /* CIMError header (static), NULL for none */
+	int status;	      /* HTTP status, 0 while undecided */
+	const char *cimerror; /* CIMError header (static), NULL for none */
 	char details[EXPORT_DETAILS_MAX + 1]; /* CIMErrorDetails, "" for none */
-	const char *allow;       /* Allow header (static), NULL for none */
-	unsigned retry_after;    /* Retry-After seconds, 0 for none */
-	bool method_error;       /* 200 carrying export-level ERROR elements */
-	bool cimexport;          /* add "CIMExport: MethodResponse" */
+	const char *allow;	  /* Allow header (static), NULL for none */
+	unsigned retry_after;	  /* Retry-After seconds, 0 for none */
+	bool method_error;	  /* 200 carrying export-level ERROR elements */
+	bool close;		  /* framing unusable or body too large: answer
+				     before the body and close the connection */
+	bool cimexport;		  /* add "CIMExport: MethodResponse" */
 	const char *content_type; /* static */
-	char *body;              /* malloc'd, NUL-terminated */
+	char *body;		  /* malloc'd, NUL-terminated */
 	size_t bodylen;
 };
 
 enum export_verdict {
-	EXPORT_DISPATCH,         /* accept the message; answer once it is taken */
-	EXPORT_ANSWERED,         /* the answer is decided; dispatch nothing */
+	EXPORT_DISPATCH, /* accept the message; answer once it is taken */
+	EXPORT_ANSWERED, /* the answer is decided; dispatch nothing */
 };
 
 /*
@@ -91,11 +93,11 @@ enum export_verdict export_check_message(const struct export_info *,
     const struct cimxml_message *, struct export_answer *);
 
 /* 200 with the SIMPLEEXPRSP/MULTIEXPRSP body echoing the MESSAGE ID. */
-void export_answer_success(struct export_answer *,
-    const struct cimxml_message *);
+void export_answer_success(
+    struct export_answer *, const struct cimxml_message *);
 /* The answer for a body the parser rejected (400/501 with its CIMError). */
-void export_answer_parse_error(struct export_answer *, enum cimxml_status,
-    const char *reason);
+void export_answer_parse_error(
+    struct export_answer *, enum cimxml_status, const char *reason);
 /* 413: the body is larger than max_body. */
 void export_answer_too_large(struct export_answer *, uint64_t max_body);
 /* 503 + Retry-After: could not take the message now. */

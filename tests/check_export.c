@@ -5,11 +5,12 @@
  * export-level errors, the exact response bodies). Messages are built by
  * hand so that these tests do not depend on the parser.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "export.h"
 
@@ -104,8 +105,8 @@ expect_reject(struct treq *t, int status, const char *cimerror)
 	ck_assert_str_eq(t->ans.content_type, "text/plain; charset=utf-8");
 	/* The body is the details and a newline. */
 	ck_assert_uint_eq(t->ans.bodylen, strlen(t->ans.details) + 1);
-	ck_assert(strncmp(t->ans.body, t->ans.details, t->ans.bodylen - 1) ==
-	    0);
+	ck_assert(
+	    strncmp(t->ans.body, t->ans.details, t->ans.bodylen - 1) == 0);
 	ck_assert_int_eq(t->ans.body[t->ans.bodylen - 1], '\n');
 }
 
@@ -139,15 +140,16 @@ tmsg_init(struct tmsg *m, const char *id, size_t n, bool multi)
 		m->ex[i].method = "ExportIndication";
 }
 
-#define SUCCESS_1001 "<CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.4\">" \
-	"<MESSAGE ID=\"1001\" PROTOCOLVERSION=\"1.4\"><SIMPLEEXPRSP>" \
-	"<EXPMETHODRESPONSE NAME=\"ExportIndication\"/></SIMPLEEXPRSP>" \
+#define SUCCESS_1001                                                           \
+	"<CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.4\">"                          \
+	"<MESSAGE ID=\"1001\" PROTOCOLVERSION=\"1.4\"><SIMPLEEXPRSP>"          \
+	"<EXPMETHODRESPONSE NAME=\"ExportIndication\"/></SIMPLEEXPRSP>"        \
 	"</MESSAGE></CIM>"
 
 START_TEST(test_method)
 {
-	static const char *const bad[] = { "GET", "PUT", "HEAD", "post",
-		"M-GET", "OPTIONS" };
+	static const char *const bad[] = {
+	    "GET", "PUT", "HEAD", "post", "M-GET", "OPTIONS"};
 	struct treq t;
 	size_t i;
 
@@ -167,24 +169,24 @@ END_TEST
 START_TEST(test_content_type_ok)
 {
 	static const char *const good[] = {
-		"application/xml; charset=\"utf-8\"",
-		"text/xml;charset=UTF-8",
-		"application/xml",
-		"text/xml",
-		"Application/XML",
-		"application/xml;charset=utf-8",
-		"application/xml ; charset = \"UTF-8\" ",
-		"application/xml; foo=bar; charset=utf-8",
-		"application/xml; foo=\"a;b\\\"c\"; charset=utf-8",
-		"application/xml;",
+	    "application/xml; charset=\"utf-8\"",
+	    "text/xml;charset=UTF-8",
+	    "application/xml",
+	    "text/xml",
+	    "Application/XML",
+	    "application/xml;charset=utf-8",
+	    "application/xml ; charset = \"UTF-8\" ",
+	    "application/xml; foo=bar; charset=utf-8",
+	    "application/xml; foo=\"a;b\\\"c\"; charset=utf-8",
+	    "application/xml;",
 	};
 	struct treq t;
 	size_t i;
 
 	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
 		treq_init(&t, "POST", good[i]);
-		ck_assert_msg(treq_check(&t) == 0, "%s: %s", good[i],
-		    t.ans.details);
+		ck_assert_msg(
+		    treq_check(&t) == 0, "%s: %s", good[i], t.ans.details);
 		treq_free(&t);
 	}
 }
@@ -193,18 +195,18 @@ END_TEST
 START_TEST(test_content_type_bad)
 {
 	static const char *const bad[] = {
-		"text/plain",
-		"application/json",
-		"application/xml; charset=iso-8859-1",
-		"text/xml; charset=\"us-ascii\"",
-		"application/xml; charset=utf-8; charset=utf-8",
-		"application/xmlfoo",
-		"application/soap+xml",
-		"xml",
-		"",
-		"application/xml; charset",
-		"application/xml; charset=\"utf-8",
-		"application/xml charset=utf-8",
+	    "text/plain",
+	    "application/json",
+	    "application/xml; charset=iso-8859-1",
+	    "text/xml; charset=\"us-ascii\"",
+	    "application/xml; charset=utf-8; charset=utf-8",
+	    "application/xmlfoo",
+	    "application/soap+xml",
+	    "xml",
+	    "",
+	    "application/xml; charset",
+	    "application/xml; charset=\"utf-8",
+	    "application/xml charset=utf-8",
 	};
 	struct treq t;
 	size_t i;
@@ -220,6 +222,7 @@ START_TEST(test_content_type_bad)
 	/* Missing, and duplicate. */
 	treq_init(&t, "POST", NULL);
 	expect_reject(&t, 400, "header-mismatch");
+	ck_assert(!t.ans.close);
 	treq_free(&t);
 	treq_init(&t, "POST", "application/xml");
 	treq_add(&t, "content-type", "application/xml");
@@ -259,8 +262,8 @@ END_TEST
 START_TEST(test_liberal_and_strict)
 {
 	struct treq t;
-	static const char *const need[] = { "CIMExport", "CIMExportMethod",
-		"CIMProtocolVersion" };
+	static const char *const need[] = {
+	    "CIMExport", "CIMExportMethod", "CIMProtocolVersion"};
 	size_t i;
 
 	/* Only a Content-Type, as pywbem's examples post. */
@@ -305,8 +308,8 @@ END_TEST
 
 START_TEST(test_protocol_version_header)
 {
-	static const char *const bad[] = { "x", "1.", ".4", "1.4a", "", "1-0",
-		"v1" };
+	static const char *const bad[] = {
+	    "x", "1.", ".4", "1.4a", "", "1-0", "v1"};
 	struct treq t;
 	size_t i;
 
@@ -342,6 +345,7 @@ START_TEST(test_framing)
 	treq_add(&t, "Content-Length", "100");
 	expect_reject(&t, 400, NULL);
 	ck_assert_ptr_nonnull(strstr(t.ans.details, "duplicate"));
+	ck_assert(t.ans.close);
 	treq_free(&t);
 
 	treq_init(&t, "POST", "application/xml");
@@ -368,6 +372,7 @@ START_TEST(test_framing)
 	treq_del(&t, "Content-Length");
 	treq_add(&t, "Transfer-Encoding", "gzip, chunked");
 	expect_reject(&t, 501, NULL);
+	ck_assert(t.ans.close);
 	treq_free(&t);
 
 	treq_init(&t, "POST", "application/xml");
@@ -385,6 +390,7 @@ START_TEST(test_too_large)
 	treq_del(&t, "Content-Length");
 	treq_add(&t, "Content-Length", "4097");
 	expect_reject(&t, 413, NULL);
+	ck_assert(t.ans.close);
 	treq_free(&t);
 
 	treq_init(&t, "POST", "application/xml");
@@ -407,7 +413,8 @@ START_TEST(test_mpost)
 	struct tmsg m;
 
 	treq_init(&t, "M-POST", "application/xml; charset=\"utf-8\"");
-	treq_add(&t, "Man", "http://www.dmtf.org/cim/mapping/http/v1.0 ; ns=73");
+	treq_add(
+	    &t, "Man", "http://www.dmtf.org/cim/mapping/http/v1.0 ; ns=73");
 	treq_add(&t, "73-CIMExport", "MethodRequest");
 	treq_add(&t, "73-CIMExportMethod", "ExportIndication");
 	treq_add(&t, "73-CIMProtocolVersion", "1.0");
@@ -417,20 +424,22 @@ START_TEST(test_mpost)
 	ck_assert_str_eq(t.info.export_method, "ExportIndication");
 	ck_assert_int_eq(t.info.protocol_major, 1);
 	tmsg_init(&m, "1", 1, false);
-	ck_assert_int_eq(export_check_message(&t.info, &m.msg, &t.ans),
-	    EXPORT_DISPATCH);
+	ck_assert_int_eq(
+	    export_check_message(&t.info, &m.msg, &t.ans), EXPORT_DISPATCH);
 	treq_free(&t);
 
 	/* The prefixed header is the one that counts. */
 	treq_init(&t, "M-POST", "application/xml");
-	treq_add(&t, "Man", "\"http://www.dmtf.org/cim/mapping/http/v1.0\";ns=12");
+	treq_add(
+	    &t, "Man", "\"http://www.dmtf.org/cim/mapping/http/v1.0\";ns=12");
 	treq_add(&t, "12-CIMExport", "MethodResponse");
 	expect_reject(&t, 400, "unsupported-operation");
 	treq_free(&t);
 
 	/* Several declarations in one Man header. */
 	treq_init(&t, "M-POST", "application/xml");
-	treq_add(&t, "Man", "http://example.com/other; ns=11, "
+	treq_add(&t, "Man",
+	    "http://example.com/other; ns=11, "
 	    "http://www.dmtf.org/cim/mapping/http/v1.0; ns=42");
 	treq_add(&t, "42-CIMExportMethod", "ExportIndication");
 	expect_ok(&t);
@@ -472,12 +481,12 @@ START_TEST(test_export_method_agreement)
 	expect_ok(&t);
 	tmsg_init(&m, "1", 1, false);
 	m.ex[0].method = "exportindication";
-	ck_assert_int_eq(export_check_message(&t.info, &m.msg, &t.ans),
-	    EXPORT_DISPATCH);
+	ck_assert_int_eq(
+	    export_check_message(&t.info, &m.msg, &t.ans), EXPORT_DISPATCH);
 	ck_assert_int_eq(t.ans.status, 0);
 	m.ex[0].method = "ExportSomethingElse";
-	ck_assert_int_eq(export_check_message(&t.info, &m.msg, &t.ans),
-	    EXPORT_ANSWERED);
+	ck_assert_int_eq(
+	    export_check_message(&t.info, &m.msg, &t.ans), EXPORT_ANSWERED);
 	ck_assert_int_eq(t.ans.status, 400);
 	ck_assert_str_eq(t.ans.cimerror, "header-mismatch");
 	treq_free(&t);
@@ -494,15 +503,15 @@ START_TEST(test_protocol_version_agreement)
 	treq_add(&t, "CIMProtocolVersion", "1.0");
 	expect_ok(&t);
 	tmsg_init(&m, "1", 1, false);
-	ck_assert_int_eq(export_check_message(&t.info, &m.msg, &t.ans),
-	    EXPORT_DISPATCH);
+	ck_assert_int_eq(
+	    export_check_message(&t.info, &m.msg, &t.ans), EXPORT_DISPATCH);
 	treq_free(&t);
 
 	treq_init(&t, "POST", "application/xml");
 	treq_add(&t, "CIMProtocolVersion", "2.0");
 	expect_ok(&t);
-	ck_assert_int_eq(export_check_message(&t.info, &m.msg, &t.ans),
-	    EXPORT_ANSWERED);
+	ck_assert_int_eq(
+	    export_check_message(&t.info, &m.msg, &t.ans), EXPORT_ANSWERED);
 	ck_assert_int_eq(t.ans.status, 400);
 	ck_assert_str_eq(t.ans.cimerror, "header-mismatch");
 	treq_free(&t);
@@ -519,8 +528,8 @@ START_TEST(test_batch_agreement)
 	treq_add(&t, "CIMExportBatch", "");
 	expect_ok(&t);
 	tmsg_init(&m, "1", 1, false);
-	ck_assert_int_eq(export_check_message(&t.info, &m.msg, &t.ans),
-	    EXPORT_ANSWERED);
+	ck_assert_int_eq(
+	    export_check_message(&t.info, &m.msg, &t.ans), EXPORT_ANSWERED);
 	ck_assert_int_eq(t.ans.status, 400);
 	ck_assert_str_eq(t.ans.cimerror, "header-mismatch");
 	treq_free(&t);
@@ -529,8 +538,8 @@ START_TEST(test_batch_agreement)
 	treq_init(&t, "POST", "application/xml");
 	expect_ok(&t);
 	tmsg_init(&m, "1", 2, true);
-	ck_assert_int_eq(export_check_message(&t.info, &m.msg, &t.ans),
-	    EXPORT_ANSWERED);
+	ck_assert_int_eq(
+	    export_check_message(&t.info, &m.msg, &t.ans), EXPORT_ANSWERED);
 	ck_assert_int_eq(t.ans.status, 400);
 	ck_assert_str_eq(t.ans.cimerror, "header-mismatch");
 	treq_free(&t);
@@ -539,15 +548,15 @@ START_TEST(test_batch_agreement)
 	treq_init(&t, "POST", "application/xml");
 	treq_add(&t, "CIMExportBatch", "");
 	expect_ok(&t);
-	ck_assert_int_eq(export_check_message(&t.info, &m.msg, &t.ans),
-	    EXPORT_DISPATCH);
+	ck_assert_int_eq(
+	    export_check_message(&t.info, &m.msg, &t.ans), EXPORT_DISPATCH);
 	treq_free(&t);
 }
 END_TEST
 
 START_TEST(test_success_body)
 {
-	struct export_answer ans = { 0 };
+	struct export_answer ans = {0};
 	struct tmsg m;
 
 	tmsg_init(&m, "1001", 1, false);
@@ -556,7 +565,8 @@ START_TEST(test_success_body)
 	ck_assert_ptr_null(ans.cimerror);
 	ck_assert(ans.cimexport);
 	ck_assert(!ans.method_error);
-	ck_assert_str_eq(ans.content_type, "application/xml; charset=\"utf-8\"");
+	ck_assert_str_eq(
+	    ans.content_type, "application/xml; charset=\"utf-8\"");
 	ck_assert_str_eq(ans.body, SUCCESS_1001);
 	ck_assert_uint_eq(ans.bodylen, strlen(SUCCESS_1001));
 
@@ -564,8 +574,10 @@ START_TEST(test_success_body)
 	tmsg_init(&m, "a&b<\"'>", 1, false);
 	m.ex[0].method = "EXPORTINDICATION";
 	export_answer_success(&ans, &m.msg);
-	ck_assert_str_eq(ans.body, "<CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.4\">"
-	    "<MESSAGE ID=\"a&amp;b&lt;&quot;&apos;&gt;\" PROTOCOLVERSION=\"1.4\">"
+	ck_assert_str_eq(ans.body,
+	    "<CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.4\">"
+	    "<MESSAGE ID=\"a&amp;b&lt;&quot;&apos;&gt;\" "
+	    "PROTOCOLVERSION=\"1.4\">"
 	    "<SIMPLEEXPRSP><EXPMETHODRESPONSE NAME=\"ExportIndication\"/>"
 	    "</SIMPLEEXPRSP></MESSAGE></CIM>");
 	export_answer_free(&ans);
@@ -574,13 +586,14 @@ END_TEST
 
 START_TEST(test_multi_success)
 {
-	struct export_answer ans = { 0 };
+	struct export_answer ans = {0};
 	struct tmsg m;
 
 	tmsg_init(&m, "7", 2, true);
 	export_answer_success(&ans, &m.msg);
 	ck_assert_int_eq(ans.status, 200);
-	ck_assert_str_eq(ans.body, "<CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.4\">"
+	ck_assert_str_eq(ans.body,
+	    "<CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.4\">"
 	    "<MESSAGE ID=\"7\" PROTOCOLVERSION=\"1.4\"><MULTIEXPRSP>"
 	    "<SIMPLEEXPRSP><EXPMETHODRESPONSE NAME=\"ExportIndication\"/>"
 	    "</SIMPLEEXPRSP>"
@@ -603,14 +616,15 @@ START_TEST(test_method_errors)
 	m.ex[0].method = "ExportFoo";
 	m.ex[0].cim_error = CIM_ERR_NOT_SUPPORTED;
 	m.ex[0].error_description = "unknown export method ExportFoo";
-	ck_assert_int_eq(export_check_message(&t.info, &m.msg, &t.ans),
-	    EXPORT_ANSWERED);
+	ck_assert_int_eq(
+	    export_check_message(&t.info, &m.msg, &t.ans), EXPORT_ANSWERED);
 	ck_assert_int_eq(t.ans.status, 200);
 	ck_assert(t.ans.method_error);
 	ck_assert(t.ans.cimexport);
 	ck_assert_ptr_null(t.ans.cimerror);
 	ck_assert_str_eq(t.ans.details, "unknown export method ExportFoo");
-	ck_assert_str_eq(t.ans.body, "<CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.4\">"
+	ck_assert_str_eq(t.ans.body,
+	    "<CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.4\">"
 	    "<MESSAGE ID=\"9\" PROTOCOLVERSION=\"1.4\"><SIMPLEEXPRSP>"
 	    "<EXPMETHODRESPONSE NAME=\"ExportFoo\"><ERROR CODE=\"7\" "
 	    "DESCRIPTION=\"unknown export method ExportFoo\"/>"
@@ -620,10 +634,11 @@ START_TEST(test_method_errors)
 	tmsg_init(&m, "10", 1, false);
 	m.ex[0].cim_error = CIM_ERR_INVALID_PARAMETER;
 	m.ex[0].error_description = "expected <NewIndication> & nothing else";
-	ck_assert_int_eq(export_check_message(&t.info, &m.msg, &t.ans),
-	    EXPORT_ANSWERED);
+	ck_assert_int_eq(
+	    export_check_message(&t.info, &m.msg, &t.ans), EXPORT_ANSWERED);
 	ck_assert_int_eq(t.ans.status, 200);
-	ck_assert_ptr_nonnull(strstr(t.ans.body, "<ERROR CODE=\"4\" "
+	ck_assert_ptr_nonnull(strstr(t.ans.body,
+	    "<ERROR CODE=\"4\" "
 	    "DESCRIPTION=\"expected &lt;NewIndication&gt; &amp; nothing "
 	    "else\"/>"));
 	treq_free(&t);
@@ -641,12 +656,13 @@ START_TEST(test_multi_all_or_nothing)
 	tmsg_init(&m, "11", 3, true);
 	m.ex[1].cim_error = CIM_ERR_INVALID_PARAMETER;
 	m.ex[1].error_description = "no NewIndication";
-	ck_assert_int_eq(export_check_message(&t.info, &m.msg, &t.ans),
-	    EXPORT_ANSWERED);
+	ck_assert_int_eq(
+	    export_check_message(&t.info, &m.msg, &t.ans), EXPORT_ANSWERED);
 	ck_assert_int_eq(t.ans.status, 200);
 	ck_assert(t.ans.method_error);
 	ck_assert_str_eq(t.ans.details, "request 2: no NewIndication");
-	ck_assert_str_eq(t.ans.body, "<CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.4\">"
+	ck_assert_str_eq(t.ans.body,
+	    "<CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.4\">"
 	    "<MESSAGE ID=\"11\" PROTOCOLVERSION=\"1.4\"><MULTIEXPRSP>"
 	    "<SIMPLEEXPRSP><EXPMETHODRESPONSE NAME=\"ExportIndication\">"
 	    "<ERROR CODE=\"1\" DESCRIPTION=\"batch rejected: request 2 "
@@ -664,7 +680,7 @@ END_TEST
 
 START_TEST(test_other_answers)
 {
-	struct export_answer ans = { 0 };
+	struct export_answer ans = {0};
 
 	export_answer_too_large(&ans, 4096);
 	ck_assert_int_eq(ans.status, 413);
@@ -698,7 +714,7 @@ START_TEST(test_details_sanitized)
 {
 	char out[EXPORT_DETAILS_MAX + 1];
 	char big[600];
-	struct export_answer ans = { 0 };
+	struct export_answer ans = {0};
 	size_t i;
 
 	export_sanitize_details(out, "line one\r\nline\ttwo\x01\x7f!");
@@ -739,8 +755,8 @@ START_TEST(test_details_sanitized)
 		tmsg_init(&m, "1", 1, false);
 		m.ex[0].cim_error = CIM_ERR_NOT_SUPPORTED;
 		m.ex[0].error_description = "a\r\nb";
-		ck_assert_int_eq(export_check_message(&t.info, &m.msg,
-		    &t.ans), EXPORT_ANSWERED);
+		ck_assert_int_eq(export_check_message(&t.info, &m.msg, &t.ans),
+		    EXPORT_ANSWERED);
 		ck_assert_str_eq(t.ans.details, "a b");
 		treq_free(&t);
 	}
