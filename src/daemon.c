@@ -175,6 +175,9 @@ shutdown_all(struct state *st)
 		http_stop(st->http);
 		st->http = NULL;
 	}
+	/* All sinks drain in parallel, within the same deadline. */
+	for (i = 0; i < st->nsinks; i++)
+		sink_stop_begin(st->sinks[i], (ms_left(&deadline) + 999) / 1000);
 	for (i = 0; i < st->nsinks; i++) {
 		left = sink_stop(st->sinks[i], (ms_left(&deadline) + 999) / 1000);
 		if (left > 0)

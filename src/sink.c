@@ -18,7 +18,8 @@
  * writer starts, after it has been joined); deliver and reopen run only in
  * the writer, so a kind needs no locking of its own.
  */
-#include "config.h"
+#include "autoconf.h"
+
 
 #include <errno.h>
 #include <pthread.h>
@@ -482,6 +483,8 @@ sink_deliver_batch(struct sink *s, struct sink_line *const *lines, size_t n)
 			    cause != NULL ? cause : "delivery failed");
 		s->fail_attempts++;
 		free(cause);
+		if (off == n)
+			break;
 		if (!sink_backoff(s))
 			break;
 	}
@@ -563,22 +566,38 @@ sink_start(struct sink *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* Stop accepting and set (or bring forward) the drain deadline. */
+static void
+sink_stop_request(struct sink *s, unsigned timeout_sec)
+{
+	struct timespec deadline;
+
+	now_mono(&deadline);
+	ts_add_ms(&deadline, (uint64_t)timeout_sec * 1000);
+	pthread_mutex_lock(&s->lock);
+	if (!s->stopping || ts_before(&deadline, &s->deadline))
+		s->deadline = deadline;
+	s->stopping = true;
+	pthread_cond_broadcast(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void
+sink_stop_begin(struct sink *s, unsigned timeout_sec)
+{
+	if (!s->closed)
+		sink_stop_request(s, timeout_sec);
+}
+
 size_t
 sink_stop(struct sink *s, unsigned timeout_sec)
 {
 	struct sink_line *l;
 	size_t left;
 
-	pthread_mutex_lock(&s->lock);
-	if (s->closed) {
-		pthread_mutex_unlock(&s->lock);
+	if (s->closed)
 		return 0;
-	}
-	s->stopping = true;
-	now_mono(&s->deadline);
-	ts_add_ms(&s->deadline, (uint64_t)timeout_sec * 1000);
-	pthread_cond_broadcast(&s->wake);
-	pthread_mutex_unlock(&s->lock);
+	sink_stop_request(s, timeout_sec);
 
 	if (s->started)
 		pthread_join(s->thread, NULL);

@@ -91,6 +91,13 @@ void sink_reopen(struct sink *);
  * and close. Returns the number of lines left undelivered.
  */
 size_t sink_stop(struct sink *, unsigned timeout_sec);
+/*
+ * Stop accepting and start draining with a deadline, without waiting: call
+ * it on every sink, then sink_stop on each, so that they drain in parallel
+ * and a failing sink does not eat the others' time. sink_stop keeps the
+ * earlier of the two deadlines.
+ */
+void sink_stop_begin(struct sink *, unsigned timeout_sec);
 /* Free a sink (stopping it first, without waiting, if it was not). */
 void sink_free(struct sink *);
 

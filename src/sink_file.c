@@ -12,7 +12,8 @@
  * and only then closes the old descriptor, so a failed reopen keeps
  * writing where it did.
  */
-#include "config.h"
+#include "autoconf.h"
+
 
 #include <sys/types.h>
 #include <sys/stat.h>

@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -384,6 +385,7 @@ struct loader {
 	const char *body;
 	size_t len;
 	int ok;
+	atomic_int *total_ok;   /* optional shared count of 200s */
 };
 
 static size_t
@@ -420,8 +422,11 @@ load_thread(void *arg)
 		if (curl_easy_perform(c) != CURLE_OK)
 			continue;
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-		if (status == 200)
+		if (status == 200) {
 			l->ok++;
+			if (l->total_ok != NULL)
+				atomic_fetch_add(l->total_ok, 1);
+		}
 	}
 	curl_slist_free_all(hl);
 	curl_easy_cleanup(c);
@@ -449,7 +454,8 @@ START_TEST(t_load_distinct)
 
 	body = tu_sample("alert-indication.xml", &len);
 	for (i = 0; i < NCONN; i++) {
-		l[i] = (struct loader){ d->port, TOTAL / NCONN, body, len, 0 };
+		l[i] = (struct loader){ d->port, TOTAL / NCONN, body, len, 0,
+			NULL };
 		pthread_create(&th[i], NULL, load_thread, &l[i]);
 	}
 	for (i = 0; i < NCONN; i++) {
@@ -996,6 +1002,42 @@ START_TEST(t_signals)
 }
 END_TEST
 
+/* IPv6: the peer address is recorded as sent; IPv4 stays dotted. */
+START_TEST(t_ipv6)
+{
+	struct tu_daemon *d = tu_daemon_start("bind = ::1, 127.0.0.1", NULL);
+	struct tu_response *r;
+	char *alert, **lines;
+	json_object *rec;
+	size_t len, n;
+
+	alert = tu_sample("alert-indication.xml", &len);
+	r = tu_http(d->port, "POST", "http://[::1]:%u/v6", tu_sfcb_headers,
+	    alert, len);
+	ck_assert_int_eq(r->status, 200);
+	tu_response_free(r);
+	r = tu_post(d->port, alert, len);
+	ck_assert_int_eq(r->status, 200);
+	tu_response_free(r);
+	ck_assert(tu_wait_lines(d->out, 2, 10000));
+	lines = tu_read_lines(d->out, &n);
+	ck_assert_uint_eq(n, 2);
+	rec = tu_json(lines[0]);
+	ck_assert_str_eq(json_object_get_string(tu_jget(rec, "source.addr")),
+	    "::1");
+	ck_assert_str_eq(json_object_get_string(tu_jget(rec, "source.path")),
+	    "/v6");
+	json_object_put(rec);
+	rec = tu_json(lines[1]);
+	ck_assert_str_eq(json_object_get_string(tu_jget(rec, "source.addr")),
+	    "127.0.0.1");
+	json_object_put(rec);
+	tu_free_lines(lines);
+	free(alert);
+	ck_assert_int_eq(tu_daemon_stop(d), 0);
+}
+END_TEST
+
 /* Command line: --version, --help, --check-config exit codes. */
 static int
 run_cmd(const char *args, char **output)
@@ -1062,6 +1104,48 @@ START_TEST(t_cmdline)
 }
 END_TEST
 
+/*
+ * SIGTERM under load: the daemon stops accepting, finishes requests in
+ * progress, flushes its sinks and exits 0; every request answered 200 is in
+ * the file (nothing acknowledged is lost).
+ */
+START_TEST(t_sigterm_drain)
+{
+	enum { NCONN = 8, EACH = 100000 };
+	struct tu_daemon *d = tu_daemon_start(NULL, NULL);
+	struct loader l[NCONN];
+	pthread_t th[NCONN];
+	atomic_int total = 0;
+	char *body, **lines;
+	size_t len, n, i;
+	int ok = 0, waited;
+
+	body = tu_sample("alert-indication.xml", &len);
+	for (i = 0; i < NCONN; i++) {
+		l[i] = (struct loader){ d->port, EACH, body, len, 0, &total };
+		pthread_create(&th[i], NULL, load_thread, &l[i]);
+	}
+	for (waited = 0; atomic_load(&total) < 2000 && waited < 60000;
+	    waited += 5)
+		usleep(5000);
+	ck_assert_int_ge(atomic_load(&total), 2000);
+	kill(d->pid, SIGTERM);
+	ck_assert(tu_daemon_wait(d, 30000));
+	ck_assert_int_eq(d->status, 0);
+	/* The loaders now fail fast (connection refused) and finish. */
+	for (i = 0; i < NCONN; i++) {
+		pthread_join(th[i], NULL);
+		ok += l[i].ok;
+	}
+	lines = tu_read_lines(d->out, &n);
+	ck_assert_msg(n == (size_t)ok, "%zu lines for %d acknowledged", n, ok);
+	tu_free_lines(lines);
+	ck_assert(tu_daemon_log_has(d, "shutting down"));
+	free(body);
+	ck_assert_int_eq(tu_daemon_stop(d), 0);
+}
+END_TEST
+
 Suite *listener_suite(void);
 
 Suite *
@@ -1087,11 +1171,13 @@ listener_suite(void)
 	tcase_add_test(tc, t_stalled_client);
 	tcase_add_test(tc, t_signals);
 	tcase_add_test(tc, t_cmdline);
+	tcase_add_test(tc, t_ipv6);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("load");
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, t_load_distinct);
+	tcase_add_test(tc, t_sigterm_drain);
 	suite_add_tcase(s, tc);
 	return s;
 }

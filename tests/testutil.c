@@ -229,11 +229,14 @@ tu_daemon_start(const char *listener_extra, const char *extra)
 	for (attempt = 0; attempt < 5; attempt++) {
 		d->port = tu_free_port();
 		ck_assert_int_gt(asprintf(&conf,
-		    "[listener]\nhttp_port = %u\nbind = 127.0.0.1\n%s\n"
+		    "[listener]\nhttp_port = %u\n%s%s\n"
 		    "[daemon]\nlog_level = debug\n"
 		    "[sink out]\ntype = file\npath = %s\n"
 		    "[filter all]\nsinks = out\n%s\n",
-		    d->port, listener_extra ? listener_extra : "", d->out,
+		    d->port,
+		    listener_extra && strstr(listener_extra, "bind") ? "" :
+		    "bind = 127.0.0.1\n",
+		    listener_extra ? listener_extra : "", d->out,
 		    extra ? extra : ""), 0);
 		tu_write_file(d->conf, conf, strlen(conf));
 		free(conf);
@@ -255,26 +258,39 @@ tu_daemon_log_has(const struct tu_daemon *d, const char *needle)
 	return has;
 }
 
+bool
+tu_daemon_wait(struct tu_daemon *d, unsigned timeout_ms)
+{
+	long deadline = now_ms() + timeout_ms;
+	int status;
+
+	while (!d->exited) {
+		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+			d->exited = true;
+			d->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+			break;
+		}
+		if (now_ms() >= deadline)
+			return false;
+		sleep_ms(10);
+	}
+	return true;
+}
+
 int
 tu_daemon_stop(struct tu_daemon *d)
 {
-	long deadline;
-	int status = 0, rc = -1;
+	int status, rc;
 	char *log;
 
-	kill(d->pid, SIGTERM);
-	deadline = now_ms() + 30000;
-	while (now_ms() < deadline) {
-		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
-			rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-			break;
-		}
-		sleep_ms(10);
-	}
-	if (rc == -1 && !WIFEXITED(status) && !WIFSIGNALED(status)) {
+	if (!d->exited)
+		kill(d->pid, SIGTERM);
+	if (!tu_daemon_wait(d, 30000)) {
 		kill(d->pid, SIGKILL);
 		waitpid(d->pid, &status, 0);
+		d->status = -1;
 	}
+	rc = d->status;
 	/* Sanitizer reports make the test fail, with the report in the message. */
 	log = tu_read_file(d->errlog, NULL);
 	if (log != NULL && (strstr(log, "Sanitizer") != NULL ||
@@ -430,7 +446,10 @@ tu_http(unsigned port, const char *method, const char *path,
 
 	c = curl_easy_init();
 	ck_assert_ptr_nonnull(c);
-	snprintf(url, sizeof url, "http://127.0.0.1:%u%s", port, path);
+	if (strncmp(path, "http://", 7) == 0)
+		snprintf(url, sizeof url, path, port);
+	else
+		snprintf(url, sizeof url, "http://127.0.0.1:%u%s", port, path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	if (body != NULL) {

@@ -33,16 +33,21 @@ struct tu_daemon {
 	char *conf;      /* path of the config file */
 	char *out;       /* path of the JSON Lines file sink */
 	char *errlog;    /* the daemon's stderr */
+	bool exited;     /* reaped by tu_daemon_wait */
+	int status;      /* exit status once exited, -1 if killed by a signal */
 };
 
 /*
  * Start cimlistend -f on a config made of a [listener] section on
- * 127.0.0.1:<free port>, one file sink "out" at dir/out.jsonl routed by a
+ * 127.0.0.1:<free port> (unless listener_extra sets bind, which must
+ * include 127.0.0.1), one file sink "out" at dir/out.jsonl routed by a
  * filter "all", plus `extra` appended verbatim (may be NULL; it may add
  * keys to [listener] through `listener_extra`). Waits (bounded) until the
  * port accepts connections. Aborts the test if the daemon does not come up.
  */
 struct tu_daemon *tu_daemon_start(const char *listener_extra, const char *extra);
+/* Wait (bounded) for the daemon to exit by itself; false on timeout. */
+bool tu_daemon_wait(struct tu_daemon *d, unsigned timeout_ms);
 /* SIGTERM and wait (bounded); returns the exit status (or -1); frees d. */
 int tu_daemon_stop(struct tu_daemon *d);
 /* Does the daemon's stderr contain `needle`? */
@@ -66,7 +71,8 @@ void tu_response_free(struct tu_response *);
 
 /*
  * POST (or `method`) `body` to http://127.0.0.1:port/path with extra header
- * lines (NULL-terminated array, may be NULL). Uses libcurl.
+ * lines (NULL-terminated array, may be NULL). Uses libcurl. A `path`
+ * starting with "http://" is a URL format with one %u for the port.
  */
 struct tu_response *tu_http(unsigned port, const char *method,
     const char *path, const char *const *headers, const char *body, size_t len);

@@ -1,0 +1,1052 @@
+/*
+ * check_sink_file.c: unit tests for the shared sink machinery (sink.c) and
+ * the file sink (sink_file.c): order, modes, reopen after logrotate's
+ * rename, concurrent producers, draining on stop, the byte limit, stats,
+ * and retry/backoff through a scripted mock sink and through real write
+ * failures (/dev/full, a file size limit that cuts a line in half).
+ *
+ * Every wait is on a condition with a bounded timeout.
+ */
+#include "autoconf.h"
+
+
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "sink.h"
+#include "xmalloc.h"
+
+static char *tmpdir;
+
+static void
+setup(void)
+{
+	char tmpl[] = "/tmp/check_sink.XXXXXX";
+
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	tmpdir = xstrdup(tmpl);
+}
+
+/* Remove dir and what is in it (two levels are enough here). */
+static void
+rmtree(const char *dir)
+{
+	DIR *d;
+	struct dirent *de;
+	struct stat st;
+	char *p;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		xasprintf(&p, "%s/%s", dir, de->d_name);
+		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+			rmtree(p);
+		else
+			unlink(p);
+		free(p);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+static void
+teardown(void)
+{
+	rmtree(tmpdir);
+	free(tmpdir);
+	tmpdir = NULL;
+}
+
+static double
+now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Poll cond(arg) every millisecond for at most timeout_ms. */
+static bool
+wait_for(bool (*cond)(void *), void *arg, unsigned timeout_ms)
+{
+	double end = now_sec() + timeout_ms / 1000.0;
+	struct timespec ms = { 0, 1000000 };
+
+	for (;;) {
+		if (cond(arg))
+			return true;
+		if (now_sec() > end)
+			return false;
+		nanosleep(&ms, NULL);
+	}
+}
+
+static char *
+tpath(const char *name)
+{
+	char *p;
+
+	xasprintf(&p, "%s/%s", tmpdir, name);
+	return p;
+}
+
+static struct sink_conf
+mkconf(const char *path, mode_t mode)
+{
+	struct sink_conf c;
+
+	memset(&c, 0, sizeof c);
+	c.name = (char *)"test";
+	c.type = (char *)"file";
+	c.path = (char *)path;
+	c.format = SINK_FORMAT_JSON;
+	c.mode = mode;
+	return c;
+}
+
+static struct sink *
+mksink(const char *path)
+{
+	struct sink_conf c = mkconf(path, 0640);
+	struct sink *s;
+	char *cause = NULL;
+
+	s = sink_new(&c, &cause);
+	ck_assert_msg(s != NULL, "sink_new: %s", cause);
+	return s;
+}
+
+/* Queue one line "<text>\n" with sequence number seq; returns enqueue's. */
+static int
+put_line(struct sink *s, uint64_t seq, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int
+put_line(struct sink *s, uint64_t seq, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	struct sink_line *l;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	buf_addc(&b, '\n');
+	l = sink_line_new(seq, b.data, b.len);
+	buf_free(&b);
+	rc = sink_enqueue(s, l);
+	sink_line_unref(l);
+	return rc;
+}
+
+static char *
+slurp(const char *path, size_t *lenp)
+{
+	struct buf b = BUF_INIT;
+	char tmp[65536];
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return NULL;
+	while ((n = read(fd, tmp, sizeof tmp)) > 0)
+		buf_add(&b, tmp, (size_t)n);
+	close(fd);
+	if (lenp != NULL)
+		*lenp = b.len;
+	return buf_steal(&b, NULL);
+}
+
+static size_t
+count_lines(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		if (*s == '\n')
+			n++;
+	return n;
+}
+
+START_TEST(test_registry)
+{
+	struct sink_conf c = mkconf("/tmp/x", 0640);
+	char *cause = NULL;
+
+	ck_assert_ptr_eq(sink_ops_find("file"), &sink_file_ops);
+	ck_assert_ptr_null(sink_ops_find("syslog"));
+	ck_assert_ptr_null(sink_ops_find(NULL));
+	c.type = (char *)"bogus";
+	ck_assert_ptr_null(sink_new(&c, &cause));
+	ck_assert_ptr_nonnull(cause);
+	ck_assert_ptr_nonnull(strstr(cause, "unknown sink type"));
+	free(cause);
+}
+END_TEST
+
+START_TEST(test_line_refs)
+{
+	struct sink_line *l = sink_line_new(7, "abc\n", 4);
+
+	ck_assert_uint_eq(l->seq, 7);
+	ck_assert_uint_eq(l->len, 4);
+	ck_assert_str_eq(l->data, "abc\n");
+	ck_assert_ptr_eq(sink_line_ref(l), l);
+	sink_line_unref(l);
+	ck_assert_uint_eq(l->refs, 1);
+	sink_line_unref(l);
+	sink_line_unref(NULL);
+}
+END_TEST
+
+START_TEST(test_order)
+{
+	char *path = tpath("out.jsonl"), *got;
+	struct buf want = BUF_INIT;
+	struct sink *s = mksink(path);
+	unsigned i;
+
+	sink_start(s);
+	for (i = 0; i < 3000; i++) {
+		/* Lengths vary so that batches do not align. */
+		ck_assert_int_eq(put_line(s, i + 1, "{\"seq\":%u,\"pad\":\"%.*s\"}",
+		    i + 1, (int)(i % 97), "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		    "xxxxxxxxxxxxxxxx"), 0);
+		buf_printf(&want, "{\"seq\":%u,\"pad\":\"%.*s\"}\n", i + 1,
+		    (int)(i % 97), "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		    "xxxxxxxxxxxxxxxx");
+	}
+	ck_assert(sink_wait_idle(s, 20000));
+	got = slurp(path, NULL);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_str_eq(got, want.data);
+	ck_assert_uint_eq(sink_stop(s, 5), 0);
+	sink_free(s);
+	free(got);
+	buf_free(&want);
+	free(path);
+}
+END_TEST
+
+static mode_t
+file_mode(const char *path)
+{
+	struct stat st;
+
+	ck_assert_int_eq(stat(path, &st), 0);
+	return st.st_mode & 07777;
+}
+
+START_TEST(test_mode)
+{
+	char *p1 = tpath("a.jsonl"), *p2 = tpath("b.jsonl"),
+	    *p3 = tpath("c.jsonl");
+	struct sink_conf c;
+	struct sink *s;
+	char *cause = NULL;
+	mode_t old;
+	int fd;
+
+	old = umask(077);
+	c = mkconf(p1, 0644);
+	s = sink_new(&c, &cause);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_eq(file_mode(p1), 0644);
+	sink_free(s);
+
+	umask(0);
+	c = mkconf(p2, 0600);
+	s = sink_new(&c, &cause);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_eq(file_mode(p2), 0600);
+	sink_free(s);
+
+	/* An existing file keeps the mode the operator gave it. */
+	fd = open(p3, O_WRONLY | O_CREAT, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	chmod(p3, 0600);
+	c = mkconf(p3, 0644);
+	s = sink_new(&c, &cause);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_eq(file_mode(p3), 0600);
+	sink_free(s);
+	umask(old);
+	free(p1);
+	free(p2);
+	free(p3);
+}
+END_TEST
+
+START_TEST(test_open_fails)
+{
+	char *p = tpath("no/such/dir/out.jsonl");
+	struct sink_conf c = mkconf(p, 0640);
+	char *cause = NULL;
+
+	ck_assert_ptr_null(sink_new(&c, &cause));
+	ck_assert_ptr_nonnull(cause);
+	ck_assert_msg(strstr(cause, p) != NULL, "cause: %s", cause);
+	ck_assert_msg(strstr(cause, strerror(ENOENT)) != NULL, "cause: %s",
+	    cause);
+	free(cause);
+	cause = NULL;
+
+	c.path = tmpdir; /* a directory */
+	ck_assert_ptr_null(sink_new(&c, &cause));
+	ck_assert_msg(strstr(cause, strerror(EISDIR)) != NULL, "cause: %s",
+	    cause);
+	free(cause);
+	cause = NULL;
+
+	c.path = NULL;
+	ck_assert_ptr_null(sink_new(&c, &cause));
+	ck_assert_ptr_nonnull(cause);
+	free(cause);
+	free(p);
+}
+END_TEST
+
+START_TEST(test_reopen_after_rename)
+{
+	char *path = tpath("out.jsonl"), *old = tpath("out.jsonl.1");
+	char *a, *b;
+	struct sink *s = mksink(path);
+
+	sink_start(s);
+	ck_assert_int_eq(put_line(s, 1, "one"), 0);
+	ck_assert_int_eq(put_line(s, 2, "two"), 0);
+	ck_assert(sink_wait_idle(s, 10000));
+	ck_assert_int_eq(rename(path, old), 0);
+	/* Still open on the renamed file until told. */
+	ck_assert_int_eq(put_line(s, 3, "three"), 0);
+	ck_assert(sink_wait_idle(s, 10000));
+	sink_reopen(s);
+	ck_assert_int_eq(put_line(s, 4, "four"), 0);
+	ck_assert(sink_wait_idle(s, 10000));
+	/* A reopen without a rename keeps appending. */
+	sink_reopen(s);
+	ck_assert(sink_wait_idle(s, 10000));
+	ck_assert_int_eq(put_line(s, 5, "five"), 0);
+	ck_assert_uint_eq(sink_stop(s, 5), 0);
+	sink_free(s);
+
+	a = slurp(old, NULL);
+	b = slurp(path, NULL);
+	ck_assert_str_eq(a, "one\ntwo\nthree\n");
+	ck_assert_str_eq(b, "four\nfive\n");
+	ck_assert_uint_eq(file_mode(path), 0640);
+	free(a);
+	free(b);
+	free(path);
+	free(old);
+}
+END_TEST
+
+START_TEST(test_reopen_fails_keeps_writing)
+{
+	char *dir = tpath("d"), *dir2 = tpath("d2"), *got;
+	char *path, *moved;
+	struct sink *s;
+
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	xasprintf(&path, "%s/out.jsonl", dir);
+	xasprintf(&moved, "%s/out.jsonl", dir2);
+	s = mksink(path);
+	sink_start(s);
+	ck_assert_int_eq(put_line(s, 1, "a"), 0);
+	ck_assert(sink_wait_idle(s, 10000));
+	ck_assert_int_eq(rename(dir, dir2), 0);
+	sink_reopen(s); /* fails: the directory is gone */
+	ck_assert(sink_wait_idle(s, 10000));
+	ck_assert_int_eq(put_line(s, 2, "b"), 0);
+	ck_assert_uint_eq(sink_stop(s, 5), 0);
+	sink_free(s);
+	got = slurp(moved, NULL);
+	ck_assert_str_eq(got, "a\nb\n");
+	free(got);
+	free(path);
+	free(moved);
+	free(dir);
+	free(dir2);
+}
+END_TEST
+
+#define NTHREADS 8
+#define PER_THREAD 5000
+
+struct producer {
+	struct sink *s;
+	unsigned id;
+	unsigned refused;
+};
+
+static void *
+produce(void *arg)
+{
+	struct producer *p = arg;
+	unsigned i;
+
+	for (i = 0; i < PER_THREAD; i++)
+		if (put_line(p->s, (uint64_t)p->id * PER_THREAD + i,
+		    "{\"t\":%u,\"i\":%u}", p->id, i) != 0)
+			p->refused++;
+	return NULL;
+}
+
+START_TEST(test_concurrent)
+{
+	char *path = tpath("out.jsonl"), *got, *line, *save = NULL;
+	struct producer prod[NTHREADS];
+	pthread_t th[NTHREADS];
+	unsigned next[NTHREADS] = { 0 }, t, i, n = 0;
+	struct sink_stats st;
+	struct sink *s = mksink(path);
+
+	sink_start(s);
+	for (t = 0; t < NTHREADS; t++) {
+		prod[t].s = s;
+		prod[t].id = t;
+		prod[t].refused = 0;
+		ck_assert_int_eq(pthread_create(&th[t], NULL, produce,
+		    &prod[t]), 0);
+	}
+	for (t = 0; t < NTHREADS; t++) {
+		pthread_join(th[t], NULL);
+		ck_assert_uint_eq(prod[t].refused, 0);
+	}
+	ck_assert(sink_wait_idle(s, 60000));
+	sink_get_stats(s, &st);
+	ck_assert_uint_eq(st.enqueued, NTHREADS * PER_THREAD);
+	ck_assert_uint_eq(st.delivered, NTHREADS * PER_THREAD);
+	ck_assert_uint_eq(st.queued, 0);
+	ck_assert_uint_eq(st.queued_bytes, 0);
+	ck_assert_uint_eq(sink_stop(s, 5), 0);
+	sink_free(s);
+
+	got = slurp(path, NULL);
+	ck_assert_ptr_nonnull(got);
+	for (line = strtok_r(got, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		ck_assert_int_eq(sscanf(line, "{\"t\":%u,\"i\":%u}", &t, &i), 2);
+		ck_assert_uint_lt(t, NTHREADS);
+		/* Each producer's lines in its order, each exactly once. */
+		ck_assert_uint_eq(i, next[t]);
+		next[t]++;
+		n++;
+	}
+	ck_assert_uint_eq(n, NTHREADS * PER_THREAD);
+	for (t = 0; t < NTHREADS; t++)
+		ck_assert_uint_eq(next[t], PER_THREAD);
+	free(got);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_stop_drains)
+{
+	char *path = tpath("out.jsonl"), *got;
+	struct sink *s = mksink(path);
+	unsigned i;
+
+	sink_start(s);
+	for (i = 0; i < 20000; i++)
+		ck_assert_int_eq(put_line(s, i + 1, "line %u", i), 0);
+	ck_assert_uint_eq(sink_stop(s, 30), 0);
+	/* Stopped: nothing more is accepted. */
+	ck_assert_int_eq(put_line(s, 99999, "late"), -1);
+	sink_free(s);
+	got = slurp(path, NULL);
+	ck_assert_uint_eq(count_lines(got), 20000);
+	ck_assert(strncmp(got, "line 0\nline 1\n", 14) == 0);
+	ck_assert_ptr_nonnull(strstr(got, "\nline 19999\n"));
+	free(got);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_stop_unstarted)
+{
+	char *path = tpath("out.jsonl");
+	struct sink *s = mksink(path);
+
+	ck_assert_int_eq(put_line(s, 1, "a"), 0);
+	ck_assert_int_eq(put_line(s, 2, "b"), 0);
+	ck_assert(!sink_wait_idle(s, 10));
+	ck_assert_uint_eq(sink_stop(s, 0), 2);
+	ck_assert_uint_eq(sink_stop(s, 0), 0);
+	sink_free(s);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_stats)
+{
+	char *path = tpath("out.jsonl");
+	struct sink *s = mksink(path);
+	struct sink_stats st;
+	unsigned i;
+
+	for (i = 1; i <= 5; i++)
+		ck_assert_int_eq(put_line(s, i * 10, "%u", i), 0); /* 2 bytes */
+	sink_get_stats(s, &st);
+	ck_assert_uint_eq(st.enqueued, 5);
+	ck_assert_uint_eq(st.delivered, 0);
+	ck_assert_uint_eq(st.queued, 5);
+	ck_assert_uint_eq(st.queued_bytes, 10);
+	ck_assert_uint_eq(st.last_seq, 0);
+	sink_start(s);
+	ck_assert(sink_wait_idle(s, 10000));
+	sink_get_stats(s, &st);
+	ck_assert_uint_eq(st.enqueued, 5);
+	ck_assert_uint_eq(st.delivered, 5);
+	ck_assert_uint_eq(st.dropped, 0);
+	ck_assert_uint_eq(st.failures, 0);
+	ck_assert_uint_eq(st.queued, 0);
+	ck_assert_uint_eq(st.queued_bytes, 0);
+	ck_assert_uint_eq(st.last_seq, 50);
+	ck_assert_str_eq(sink_name(s), "test");
+	ck_assert_str_eq(sink_conf(s)->path, path);
+	ck_assert_uint_eq(sink_conf(s)->mode, 0640);
+	ck_assert_uint_eq(sink_stop(s, 5), 0);
+	sink_free(s);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_byte_limit)
+{
+	char *path = tpath("out.jsonl");
+	struct sink *s = mksink(path);
+	struct sink_stats st;
+	unsigned i;
+
+	sink_set_max_bytes(s, 100);
+	for (i = 0; i < 10; i++) /* 10 bytes each */
+		ck_assert_int_eq(put_line(s, i, "%09u", i), 0);
+	ck_assert_int_eq(put_line(s, 10, "%09u", 10), -1);
+	ck_assert_int_eq(put_line(s, 10, "x"), -1);
+	sink_get_stats(s, &st);
+	ck_assert_uint_eq(st.enqueued, 10);
+	ck_assert_uint_eq(st.queued_bytes, 100);
+	sink_start(s);
+	ck_assert(sink_wait_idle(s, 10000));
+	ck_assert_int_eq(put_line(s, 10, "%09u", 10), 0);
+	ck_assert_uint_eq(sink_stop(s, 5), 0);
+	sink_get_stats(s, &st);
+	ck_assert_uint_eq(st.enqueued, 11);
+	ck_assert_uint_eq(st.delivered, 11);
+	sink_free(s);
+	free(path);
+}
+END_TEST
+
+/*
+ * A scripted sink: records what it is given, fails on request, can be
+ * held inside deliver, and counts its calls.
+ */
+static struct mock {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int fail_left;           /* answer SINK_RETRY this many times */
+	size_t accept_on_fail;   /* lines taken by a failing call */
+	bool fail_until_reopen;
+	uint64_t poison;         /* SINK_FATAL at this seq (0: none) */
+	bool hold;               /* deliver waits while set */
+	bool in_deliver;
+	int opens, reopens, closes, calls;
+	uint64_t got[1024];
+	size_t ngot;
+} mock = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+};
+
+static int
+mock_open(struct sink *s, char **cause)
+{
+	pthread_mutex_lock(&mock.lock);
+	mock.opens++;
+	pthread_mutex_unlock(&mock.lock);
+	return 0;
+}
+
+static void
+mock_take(struct sink_line *const *lines, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && mock.ngot < 1024; i++)
+		mock.got[mock.ngot++] = lines[i]->seq;
+}
+
+static enum sink_result
+mock_deliver(struct sink *s, struct sink_line *const *lines, size_t n,
+    size_t *done, char **cause)
+{
+	enum sink_result r = SINK_OK;
+	size_t i, k;
+
+	pthread_mutex_lock(&mock.lock);
+	mock.calls++;
+	mock.in_deliver = true;
+	pthread_cond_broadcast(&mock.cond);
+	while (mock.hold)
+		pthread_cond_wait(&mock.cond, &mock.lock);
+	mock.in_deliver = false;
+	if (mock.fail_until_reopen || mock.fail_left > 0) {
+		if (mock.fail_left > 0)
+			mock.fail_left--;
+		k = mock.accept_on_fail < n ? mock.accept_on_fail : n;
+		mock_take(lines, k);
+		*done = k;
+		*cause = xstrdup("mock failure");
+		r = SINK_RETRY;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if (mock.poison != 0 && lines[i]->seq == mock.poison)
+			break;
+	mock_take(lines, i);
+	*done = i;
+	if (i < n) {
+		*cause = xstrdup("poisoned");
+		r = SINK_FATAL;
+	}
+out:
+	pthread_mutex_unlock(&mock.lock);
+	return r;
+}
+
+static int
+mock_reopen(struct sink *s, char **cause)
+{
+	pthread_mutex_lock(&mock.lock);
+	mock.reopens++;
+	mock.fail_until_reopen = false;
+	pthread_mutex_unlock(&mock.lock);
+	return 0;
+}
+
+static void
+mock_close(struct sink *s)
+{
+	pthread_mutex_lock(&mock.lock);
+	mock.closes++;
+	pthread_mutex_unlock(&mock.lock);
+}
+
+static const struct sink_ops mock_ops = {
+	.type = "mock",
+	.open = mock_open,
+	.deliver = mock_deliver,
+	.reopen = mock_reopen,
+	.close = mock_close,
+};
+
+static struct sink *
+mock_sink(void)
+{
+	struct sink_conf c = mkconf(NULL, 0);
+	struct sink *s;
+	char *cause = NULL;
+
+	pthread_mutex_lock(&mock.lock);
+	mock.fail_left = 0;
+	mock.accept_on_fail = 0;
+	mock.fail_until_reopen = false;
+	mock.poison = 0;
+	mock.hold = false;
+	mock.in_deliver = false;
+	mock.opens = mock.reopens = mock.closes = mock.calls = 0;
+	mock.ngot = 0;
+	pthread_mutex_unlock(&mock.lock);
+	c.name = (char *)"mock";
+	c.type = (char *)"mock";
+	s = sink_new_with_ops(&c, &mock_ops, &cause);
+	ck_assert_ptr_nonnull(s);
+	return s;
+}
+
+/* Wait (bounded) until deliver is entered and held there. */
+static bool
+mock_wait_in_deliver(unsigned timeout_ms)
+{
+	struct timespec until;
+	bool in;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&mock.lock);
+	while (!mock.in_deliver)
+		if (pthread_cond_timedwait(&mock.cond, &mock.lock, &until) ==
+		    ETIMEDOUT)
+			break;
+	in = mock.in_deliver;
+	pthread_mutex_unlock(&mock.lock);
+	return in;
+}
+
+static void
+mock_release(void)
+{
+	pthread_mutex_lock(&mock.lock);
+	mock.hold = false;
+	pthread_cond_broadcast(&mock.cond);
+	pthread_mutex_unlock(&mock.lock);
+}
+
+struct failures_arg {
+	struct sink *s;
+	uint64_t n;
+};
+
+static bool
+failures_reached(void *arg)
+{
+	struct failures_arg *fa = arg;
+	struct sink_stats st;
+
+	sink_get_stats(fa->s, &st);
+	return st.failures >= fa->n;
+}
+
+START_TEST(test_retry_then_ok)
+{
+	struct sink *s = mock_sink();
+	struct sink_stats st;
+	double t0, dt;
+	size_t i;
+
+	mock.fail_left = 3;
+	mock.accept_on_fail = 1;
+	for (i = 1; i <= 10; i++)
+		ck_assert_int_eq(put_line(s, i, "m%zu", i), 0);
+	t0 = now_sec();
+	sink_start(s);
+	ck_assert(sink_wait_idle(s, 10000));
+	dt = now_sec() - t0;
+	/* Backoff 100 + 200 + 400 ms, each -20% at worst. */
+	ck_assert_msg(dt >= 0.5, "retried after %.3fs only", dt);
+	sink_get_stats(s, &st);
+	ck_assert_uint_eq(st.failures, 3);
+	ck_assert_uint_eq(st.delivered, 10);
+	ck_assert_uint_eq(st.dropped, 0);
+	ck_assert_uint_eq(st.last_seq, 10);
+	pthread_mutex_lock(&mock.lock);
+	ck_assert_uint_eq(mock.ngot, 10);
+	for (i = 0; i < 10; i++)
+		ck_assert_uint_eq(mock.got[i], i + 1);
+	ck_assert_int_eq(mock.calls, 4);
+	pthread_mutex_unlock(&mock.lock);
+	ck_assert_uint_eq(sink_stop(s, 5), 0);
+	ck_assert_int_eq(mock.opens, 1);
+	ck_assert_int_eq(mock.closes, 1);
+	sink_free(s);
+}
+END_TEST
+
+START_TEST(test_retry_cut_by_reopen)
+{
+	struct sink *s = mock_sink();
+	struct failures_arg fa = { s, 6 };
+	struct sink_stats st;
+	size_t i;
+
+	mock.fail_until_reopen = true;
+	for (i = 1; i <= 5; i++)
+		ck_assert_int_eq(put_line(s, i, "m%zu", i), 0);
+	sink_start(s);
+	/* After 6 failures the next backoff is 3.2 s +-20%. */
+	ck_assert(wait_for(failures_reached, &fa, 20000));
+	sink_reopen(s);
+	ck_assert_msg(sink_wait_idle(s, 2000), "reopen did not cut backoff");
+	sink_get_stats(s, &st);
+	ck_assert_uint_eq(st.delivered, 5);
+	ck_assert_int_eq(mock.reopens, 1);
+	ck_assert_uint_eq(mock.ngot, 5);
+	ck_assert_uint_eq(sink_stop(s, 5), 0);
+	sink_free(s);
+}
+END_TEST
+
+START_TEST(test_fatal_drops)
+{
+	struct sink *s = mock_sink();
+	struct sink_stats st;
+	size_t i;
+
+	mock.hold = true;
+	sink_start(s);
+	ck_assert_int_eq(put_line(s, 1, "first"), 0);
+	ck_assert(mock_wait_in_deliver(10000));
+	/* The next batch is 2..10, poisoned at 6: 6..10 are dropped. */
+	for (i = 2; i <= 10; i++)
+		ck_assert_int_eq(put_line(s, i, "m%zu", i), 0);
+	pthread_mutex_lock(&mock.lock);
+	mock.poison = 6;
+	pthread_mutex_unlock(&mock.lock);
+	mock_release();
+	ck_assert(sink_wait_idle(s, 10000));
+	for (i = 11; i <= 15; i++)
+		ck_assert_int_eq(put_line(s, i, "m%zu", i), 0);
+	ck_assert(sink_wait_idle(s, 10000));
+	sink_get_stats(s, &st);
+	ck_assert_uint_eq(st.delivered, 10);
+	ck_assert_uint_eq(st.dropped, 5);
+	ck_assert_uint_eq(st.queued, 0);
+	ck_assert_uint_eq(st.queued_bytes, 0);
+	ck_assert_uint_eq(st.last_seq, 15);
+	pthread_mutex_lock(&mock.lock);
+	ck_assert_uint_eq(mock.ngot, 10);
+	for (i = 0; i < 5; i++)
+		ck_assert_uint_eq(mock.got[i], i + 1);
+	for (i = 5; i < 10; i++)
+		ck_assert_uint_eq(mock.got[i], i + 6);
+	pthread_mutex_unlock(&mock.lock);
+	ck_assert_uint_eq(sink_stop(s, 5), 0);
+	sink_free(s);
+}
+END_TEST
+
+START_TEST(test_wait_idle)
+{
+	struct sink *s = mock_sink();
+
+	ck_assert(sink_wait_idle(s, 0)); /* empty, even unstarted */
+	mock.hold = true;
+	sink_start(s);
+	ck_assert_int_eq(put_line(s, 1, "x"), 0);
+	ck_assert(mock_wait_in_deliver(10000));
+	ck_assert(!sink_wait_idle(s, 50)); /* busy delivering */
+	mock_release();
+	ck_assert(sink_wait_idle(s, 10000));
+	ck_assert_uint_eq(mock.ngot, 1);
+	ck_assert_uint_eq(sink_stop(s, 5), 0);
+	sink_free(s);
+}
+END_TEST
+
+START_TEST(test_stop_gives_up)
+{
+	struct sink *s = mock_sink();
+	struct failures_arg fa = { s, 2 };
+	struct sink_stats st;
+	double t0, dt;
+	size_t i;
+
+	mock.fail_left = 1000000;
+	for (i = 1; i <= 10; i++)
+		ck_assert_int_eq(put_line(s, i, "m%zu", i), 0);
+	sink_start(s);
+	ck_assert(wait_for(failures_reached, &fa, 10000));
+	for (i = 11; i <= 12; i++)
+		ck_assert_int_eq(put_line(s, i, "m%zu", i), 0);
+	t0 = now_sec();
+	ck_assert_uint_eq(sink_stop(s, 1), 12);
+	dt = now_sec() - t0;
+	ck_assert_msg(dt >= 0.9 && dt < 5, "stop took %.3fs", dt);
+	sink_get_stats(s, &st);
+	ck_assert_uint_eq(st.delivered, 0);
+	ck_assert_uint_eq(st.queued, 0);
+	ck_assert_uint_eq(st.queued_bytes, 0);
+	ck_assert_int_eq(mock.closes, 1);
+	sink_free(s);
+}
+END_TEST
+
+START_TEST(test_stop_begin)
+{
+	struct sink *s = mock_sink();
+	struct sink *f;
+	char *path = tpath("out.jsonl"), *got;
+	double t0, dt;
+	size_t i;
+
+	mock.fail_left = 1000000;
+	f = mksink(path);
+	sink_start(s);
+	sink_start(f);
+	for (i = 1; i <= 3; i++) {
+		ck_assert_int_eq(put_line(s, i, "m%zu", i), 0);
+		ck_assert_int_eq(put_line(f, i, "f%zu", i), 0);
+	}
+	/* Both drain at once; the failing one gives up at 1 s. */
+	t0 = now_sec();
+	sink_stop_begin(s, 1);
+	sink_stop_begin(f, 1);
+	ck_assert_int_eq(put_line(s, 9, "late"), -1);
+	ck_assert_int_eq(put_line(f, 9, "late"), -1);
+	ck_assert_uint_eq(sink_stop(s, 30), 3); /* the earlier deadline */
+	dt = now_sec() - t0;
+	ck_assert_msg(dt >= 0.9 && dt < 5, "stop took %.3fs", dt);
+	ck_assert_uint_eq(sink_stop(f, 0), 0);
+	sink_free(s);
+	sink_free(f);
+	got = slurp(path, NULL);
+	ck_assert_str_eq(got, "f1\nf2\nf3\n");
+	free(got);
+	free(path);
+}
+END_TEST
+
+static bool
+dev_full_failing(void *arg)
+{
+	struct failures_arg fa = { arg, 2 };
+
+	return failures_reached(&fa);
+}
+
+START_TEST(test_file_write_error)
+{
+	struct sink_conf c = mkconf("/dev/full", 0640);
+	struct sink_stats st;
+	struct sink *s;
+	char *cause = NULL;
+
+	if (access("/dev/full", W_OK) != 0)
+		return;
+	s = sink_new(&c, &cause);
+	ck_assert_msg(s != NULL, "%s", cause);
+	ck_assert_int_eq(put_line(s, 1, "a"), 0);
+	ck_assert_int_eq(put_line(s, 2, "b"), 0);
+	sink_start(s);
+	ck_assert(wait_for(dev_full_failing, s, 10000));
+	ck_assert(!sink_wait_idle(s, 10));
+	ck_assert_uint_eq(sink_stop(s, 0), 2);
+	sink_get_stats(s, &st);
+	ck_assert_uint_eq(st.delivered, 0);
+	sink_free(s);
+}
+END_TEST
+
+#define BIG 65536
+
+START_TEST(test_file_short_write)
+{
+	char *path = tpath("out.jsonl"), *got, *line;
+	struct rlimit saved, rl;
+	struct failures_arg fa;
+	struct sink *s;
+	size_t len, i;
+	struct stat st;
+
+	signal(SIGXFSZ, SIG_IGN);
+	line = xmalloc(BIG);
+	s = mksink(path);
+	for (i = 0; i < 20; i++) {
+		/* Lines of BIG bytes: a letter, dots, '\n'. */
+		memset(line, '.', BIG - 1);
+		line[0] = (char)('A' + i);
+		line[BIG - 1] = '\0';
+		ck_assert_int_eq(put_line(s, i + 1, "%s", line), 0);
+	}
+	/* Room for 16 lines and half of the 17th. */
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &saved), 0);
+	rl = saved;
+	rl.rlim_cur = 16 * BIG + BIG / 2;
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	fa.s = s;
+	fa.n = 2;
+	sink_start(s);
+	ck_assert(wait_for(failures_reached, &fa, 10000));
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_size, 16 * BIG + BIG / 2);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &saved), 0);
+	ck_assert(sink_wait_idle(s, 10000));
+	ck_assert_uint_eq(sink_stop(s, 5), 0);
+	sink_free(s);
+
+	got = slurp(path, &len);
+	ck_assert_uint_eq(len, 20 * BIG);
+	for (i = 0; i < 20; i++) {
+		ck_assert_int_eq(got[i * BIG], 'A' + (int)i);
+		ck_assert_int_eq(got[i * BIG + 1], '.');
+		ck_assert_int_eq(got[(i + 1) * BIG - 1], '\n');
+		ck_assert_ptr_eq(memchr(got + i * BIG, '\n', BIG),
+		    got + (i + 1) * BIG - 1);
+	}
+	free(got);
+	free(line);
+	free(path);
+}
+END_TEST
+
+static Suite *
+sink_suite(void)
+{
+	Suite *s = suite_create("sink_file");
+	TCase *tc;
+
+	tc = tcase_create("file");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_registry);
+	tcase_add_test(tc, test_line_refs);
+	tcase_add_test(tc, test_order);
+	tcase_add_test(tc, test_mode);
+	tcase_add_test(tc, test_open_fails);
+	tcase_add_test(tc, test_reopen_after_rename);
+	tcase_add_test(tc, test_reopen_fails_keeps_writing);
+	tcase_add_test(tc, test_concurrent);
+	tcase_add_test(tc, test_stop_drains);
+	tcase_add_test(tc, test_stop_unstarted);
+	tcase_add_test(tc, test_stats);
+	tcase_add_test(tc, test_byte_limit);
+	tcase_add_test(tc, test_file_write_error);
+	tcase_add_test(tc, test_file_short_write);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("delivery");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_retry_then_ok);
+	tcase_add_test(tc, test_retry_cut_by_reopen);
+	tcase_add_test(tc, test_fatal_drops);
+	tcase_add_test(tc, test_wait_idle);
+	tcase_add_test(tc, test_stop_gives_up);
+	tcase_add_test(tc, test_stop_begin);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(sink_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
