@@ -805,6 +805,12 @@ START_TEST(t_framing)
 	/* 100 MB announced: 413 at once, the body is never read. */
 	resp = raw_alert(d->port, "Content-Length: 104857600\r\n", alert, len);
 	ck_assert_int_eq(tu_raw_status(resp), 413);
+	framing = tu_raw_header(resp, "CIMErrorDetails");
+	ck_assert_ptr_nonnull(framing);
+	free(framing);
+	framing = tu_raw_header(resp, "Connection");
+	ck_assert_str_eq(framing, "close");
+	free(framing);
 	free(resp);
 
 	/* Expect: 100-continue gets 100 and then 200. */
@@ -862,6 +868,50 @@ START_TEST(t_framing)
 
 	ck_assert(tu_wait_lines(d->out, 2, 10000));
 	free(alert);
+	ck_assert_int_eq(tu_daemon_stop(d), 0);
+}
+END_TEST
+
+/*
+ * A 100 MB chunked body under the default 4M max_body: streamed through and
+ * discarded, never buffered, answered 413 at its end; the daemon goes on.
+ */
+START_TEST(t_huge_chunked)
+{
+	static const char head[] = "POST / HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Type: application/xml\r\nTransfer-Encoding: chunked\r\n\r\n";
+	struct tu_daemon *d = tu_daemon_start(NULL, NULL);
+	struct tu_response *r;
+	char *block, *resp, *alert, *h, size[32];
+	size_t i, bs = 65536, len;
+	int fd;
+
+	block = malloc(bs);
+	memset(block, 'x', bs);
+	fd = tu_connect_send(d->port, head, sizeof head - 1);
+	snprintf(size, sizeof size, "%zx\r\n", bs);
+	for (i = 0; i < 100 * 16; i++) {
+		ck_assert_int_eq(send(fd, size, strlen(size), MSG_NOSIGNAL),
+		    (ssize_t)strlen(size));
+		ck_assert_int_eq(send(fd, block, bs, MSG_NOSIGNAL), (ssize_t)bs);
+		ck_assert_int_eq(send(fd, "\r\n", 2, MSG_NOSIGNAL), 2);
+	}
+	ck_assert_int_eq(send(fd, "0\r\n\r\n", 5, MSG_NOSIGNAL), 5);
+	resp = tu_read_response(fd, 30000);
+	ck_assert_int_eq(tu_raw_status(resp), 413);
+	h = tu_raw_header(resp, "CIMErrorDetails");
+	ck_assert_ptr_nonnull(h);
+	free(h);
+	free(resp);
+	close(fd);
+	free(block);
+
+	alert = tu_sample("alert-indication.xml", &len);
+	r = tu_post(d->port, alert, len);
+	ck_assert_int_eq(r->status, 200);
+	tu_response_free(r);
+	free(alert);
+	ck_assert(tu_wait_lines(d->out, 1, 10000));
 	ck_assert_int_eq(tu_daemon_stop(d), 0);
 }
 END_TEST
@@ -1168,6 +1218,7 @@ listener_suite(void)
 	tcase_add_test(tc, t_liberal);
 	tcase_add_test(tc, t_framing);
 	tcase_add_test(tc, t_hostile);
+	tcase_add_test(tc, t_huge_chunked);
 	tcase_add_test(tc, t_stalled_client);
 	tcase_add_test(tc, t_signals);
 	tcase_add_test(tc, t_cmdline);

@@ -526,24 +526,15 @@ response_complete(const char *data, size_t len)
 }
 
 char *
-tu_raw(unsigned port, const char *req, size_t len, unsigned timeout_ms)
+tu_read_response(int fd, unsigned timeout_ms)
 {
 	struct pollfd pfd;
 	struct growbuf g = { NULL, 0 };
 	long deadline = now_ms() + timeout_ms;
-	size_t off = 0;
-	ssize_t n;
 	char tmp[16384];
-	int fd;
+	ssize_t n;
 
-	fd = raw_connect(port);
 	g.data = strdup("");
-	while (off < len) {
-		n = send(fd, req + off, len - off, MSG_NOSIGNAL);
-		if (n <= 0)
-			break;  /* the server may close early (413) */
-		off += (size_t)n;
-	}
 	for (;;) {
 		long left = deadline - now_ms();
 
@@ -558,8 +549,27 @@ tu_raw(unsigned port, const char *req, size_t len, unsigned timeout_ms)
 			break;
 		collect(tmp, 1, (size_t)n, &g);
 	}
-	close(fd);
 	return g.data;
+}
+
+char *
+tu_raw(unsigned port, const char *req, size_t len, unsigned timeout_ms)
+{
+	size_t off = 0;
+	ssize_t n;
+	char *resp;
+	int fd;
+
+	fd = raw_connect(port);
+	while (off < len) {
+		n = send(fd, req + off, len - off, MSG_NOSIGNAL);
+		if (n <= 0)
+			break;  /* the server may close early (413) */
+		off += (size_t)n;
+	}
+	resp = tu_read_response(fd, timeout_ms);
+	close(fd);
+	return resp;
 }
 
 int

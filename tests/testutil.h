@@ -87,6 +87,8 @@ struct tu_response *tu_post(unsigned port, const char *body, size_t len);
  * Returns the raw response text (malloc'd), "" if the peer closed without one.
  */
 char *tu_raw(unsigned port, const char *req, size_t len, unsigned timeout_ms);
+/* Read one HTTP response from `fd` as tu_raw does. */
+char *tu_read_response(int fd, unsigned timeout_ms);
 /* Connect and send `req`, leaving the connection open; returns the fd. */
 int tu_connect_send(unsigned port, const char *req, size_t len);
 /* Wait until the peer closes `fd` (reading and discarding); false on timeout. */
