@@ -14,6 +14,7 @@
 
 #include "arena.h"
 #include "buf.h"
+#include "testutil.h"
 
 START_TEST(t_arena_alignment_and_contents)
 {
@@ -91,16 +92,9 @@ main(void)
 {
 	Suite *s = suite_create("arena");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
-
 	tcase_add_test(tc, t_arena_alignment_and_contents);
 	tcase_add_test(tc, t_arena_large);
 	tcase_add_test(tc, t_buf);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return tu_run(s);
 }

@@ -10,6 +10,8 @@
 #include <sys/types.h>
 
 #include <check.h>
+
+#include "testutil.h"
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
@@ -1413,11 +1415,5 @@ config_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(config_suite());
 }

@@ -8,6 +8,8 @@
 #include "autoconf.h"
 
 #include <check.h>
+
+#include "testutil.h"
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -794,11 +796,5 @@ export_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(export_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(export_suite());
 }

@@ -34,6 +34,18 @@ const char *const tu_sfcb_headers[] = {
 	NULL,
 };
 
+int
+tu_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
+
 static long
 now_ms(void)
 {

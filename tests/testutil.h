@@ -12,6 +12,11 @@
 
 #include <json-c/json.h>
 
+#include <check.h>
+
+/* Run a suite (CK_NORMAL output, counted by scripts/test-summary); frees it. Exit status for main. */
+int tu_run(Suite *);
+
 /* Read a whole file (NUL-terminated); NULL if it cannot be read. */
 char *tu_read_file(const char *path, size_t *lenp);
 /* Write a whole file; aborts the test on failure. */
