@@ -34,6 +34,12 @@ enum cimxml_status {
 #define CIM_ERR_INVALID_PARAMETER 4
 #define CIM_ERR_NOT_SUPPORTED 7
 
+/*
+ * max_xml_depth counts elements from the message root down through embedded
+ * instances (an embedded INSTANCE is one level below the VALUE holding it);
+ * 0 means the default. The indication itself is at embedding depth 0, an
+ * instance embedded in it at 1; max_embedding_depth 0 allows none.
+ */
 struct cimxml_limits {
 	unsigned max_xml_depth;       /* element nesting, default 64 */
 	unsigned max_embedding_depth; /* embedded instances in embedded instances, default 8 */

@@ -619,6 +619,11 @@ START_TEST(doctype)
 	free(data);
 	expect_fail("<!DOCTYPE CIM []><CIM/>", CIMXML_NOT_WELL_FORMED,
 	    "DOCTYPE with an internal subset");
+	/* A '>' in an identifier would make the result depend on chunking. */
+	expect_fail("<!DOCTYPE CIM SYSTEM \"a>b.dtd\">" DOC_NODECL(""),
+	    CIMXML_NOT_WELL_FORMED, "line 1: ");
+	expect_fail("<!DOCTYPE CIM PUBLIC \"-//x>y\" \"c.dtd\">" DOC_NODECL(""),
+	    CIMXML_NOT_WELL_FORMED, "line 1: ");
 	/* A plain DOCTYPE is tolerated, and nothing is fetched. */
 	m = expect_ok_file("cimxml/plain-doctype.xml");
 	prop_str(indication(m), "Message", CIM_STRING, "ok");
@@ -659,6 +664,8 @@ START_TEST(truncated)
 }
 END_TEST
 
+#define S64 "                                                                "
+
 START_TEST(invalid_utf8)
 {
 	expect_fail(DOC("<PROPERTY NAME=\"S\" TYPE=\"string\"><VALUE>a\xff"
@@ -669,6 +676,13 @@ START_TEST(invalid_utf8)
 	expect_fail(DOC("<PROPERTY NAME=\"S\" TYPE=\"string\"><VALUE>"
 			"<![CDATA[\xe2\x82]]></VALUE></PROPERTY>\n"),
 	    CIMXML_NOT_WELL_FORMED, "not proper UTF-8");
+	/*
+	 * Stray text with a bad byte later in the same run: the bad byte wins
+	 * however the chunks fall.
+	 */
+	expect_fail(DOC("<PROPERTY NAME=\"S\" TYPE=\"string\">" S64 S64 "x\x94"
+			"</PROPERTY>\n"),
+	    CIMXML_NOT_WELL_FORMED, "line 8: ");
 	/* An encoded surrogate is not a character. */
 	expect_fail(DOC("<PROPERTY NAME=\"S\" TYPE=\"string\"><VALUE>"
 			"\xed\xa0\x80</VALUE></PROPERTY>\n"),
@@ -1251,6 +1265,32 @@ START_TEST(push_interface)
 }
 END_TEST
 
+/* Entity and character references in attribute values arrive resolved. */
+START_TEST(attribute_references)
+{
+	struct cimxml_message *m;
+
+	m = expect_ok(DECL "<CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.4\">"
+	    "<MESSAGE ID=\"m&amp;1&lt;&#65;&quot;\" PROTOCOLVERSION=\"1.4\">"
+	    "<SIMPLEEXPREQ>" CALL(PARAM("<INSTANCE CLASSNAME=\"X_&#65;\">"
+	    "<PROPERTY NAME=\"a&#x42;\" TYPE=\"string\"><VALUE>x&amp;y</VALUE>"
+	    "</PROPERTY></INSTANCE>")) TAIL);
+	ck_assert_str_eq(m->id, "m&1<A\"");
+	ck_assert_str_eq(m->exports[0].indication->classname, "X_A");
+	ck_assert_str_eq(m->exports[0].indication->props[0].name, "aB");
+	ck_assert_str_eq(m->exports[0].indication->props[0].values[0].v.str,
+	    "x&y");
+	cimxml_message_free(m);
+	/* An entity nobody declared is an error, with or without a DOCTYPE. */
+	expect_fail(DOC("<PROPERTY NAME=\"a\" TYPE=\"string\"><VALUE>x&foo;"
+	    "</VALUE></PROPERTY>"), CIMXML_NOT_WELL_FORMED, "foo");
+	expect_fail("<!DOCTYPE CIM SYSTEM \"http://www.dmtf.org/cim/mapping/xml/"
+	    "v2.0\">\n" HEAD_NODECL CALL(PARAM(INST("<PROPERTY NAME=\"a\" "
+	    "TYPE=\"string\"><VALUE>x&foo;</VALUE></PROPERTY>"))) TAIL,
+	    CIMXML_NOT_WELL_FORMED, "foo");
+}
+END_TEST
+
 START_TEST(reason_is_one_line)
 {
 	struct cimxml_message *m;
@@ -1371,6 +1411,7 @@ cimxml_suite(void)
 	tcase_add_test(tc, versions);
 	tcase_add_test(tc, structure);
 	tcase_add_test(tc, reason_is_one_line);
+	tcase_add_test(tc, attribute_references);
 	suite_add_tcase(s, tc);
 	return s;
 }
