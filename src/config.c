@@ -16,6 +16,10 @@
  * bounds, default, reloadability, whether this build implements it, help.
  * Defaults are parsed from that table, and config_print_keys prints it.
  *
+ * A filter's where is compiled as it is read (filter_compile), and a compile
+ * error is placed through the side table at the physical line and column of
+ * the byte it blames, continuation lines and "\;" escapes notwithstanding.
+ *
  * Errors are collected per file, sorted by line, as "FILE:LINE[:COL]: msg";
  * the checks that need every file (sink references, duplicate sink files)
  * follow. Nothing here touches global state, so reload can run it any time.
@@ -37,6 +41,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "filter.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -343,12 +348,10 @@ static const struct key keys[] = {
 	  .flags = IMPL | KF_REQUIRED,
 	  .help = "Sinks a matching indication goes to." },
 	{ .section = SEC_FILTER, .name = "where", .type = KT_STRING,
-	  .def = "", .off = "", .field = FF(where),
-	  .ofield = FF(where_origin),
-	  .flags = LATER | KF_EMPTY_OK | KF_STORE,
-	  .unsupported = "filter expressions (where) are not supported by "
-	    "this build yet",
-	  .help = "WQL-style condition; empty or absent matches every "
+	  .def = "", .field = FF(where), .ofield = FF(where_origin),
+	  .flags = IMPL | KF_EMPTY_OK,
+	  .help = "WQL-style condition (the filter language of "
+	    "cimlistend.conf(5)); empty or absent matches every "
 	    "indication." },
 	{ .section = SEC_FILTER, .name = "final", .type = KT_BOOL,
 	  .def = "no", .field = FF(final), .flags = IMPL,
@@ -1782,6 +1785,29 @@ section_open(struct file_ctx *fc, struct ent *e)
 	}
 }
 
+/*
+ * Compile a filter's where expression. A compile error is reported at the
+ * physical line and column of the byte it points at, found through the
+ * entry's per-byte positions, so continuation lines and "\;" escapes
+ * before it do not shift it.
+ */
+static void
+where_compile(struct file_ctx *fc, struct filter_conf *f, const struct ent *e)
+{
+	struct filter_error ferr;
+	struct pos p;
+
+	filter_free(f->filter);
+	f->filter = NULL;
+	if (f->where == NULL)
+		return;
+	memset(&ferr, 0, sizeof ferr);
+	if ((f->filter = filter_compile(f->where, &ferr)) != NULL)
+		return;
+	p = ent_pos(e, ferr.col > 0 ? ferr.col - 1 : 0);
+	ferr_add(fc, p.line, p.col, "%s", ferr.msg);
+}
+
 /* A key entry in the current section. */
 static void
 key_handle(struct file_ctx *fc, struct ent *e)
@@ -1789,6 +1815,7 @@ key_handle(struct file_ctx *fc, struct ent *e)
 	struct load *ld = fc->ld;
 	const struct key *k;
 	struct filter_aux *fa;
+	struct filter_conf *fconf;
 	struct value v;
 	char label[SECTION_NAME_MAX + 16];
 	size_t ki;
@@ -1829,8 +1856,14 @@ key_handle(struct file_ctx *fc, struct ent *e)
 		break;
 	case SEC_FILTER:
 		fa = &ld->faux[fc->secidx];
+		fconf = &ld->cf->filters[fc->secidx];
+		if (strcmp(k->name, "where") == 0) {
+			if (key_set(fc, k, fconf, e) == 0)
+				where_compile(fc, fconf, e);
+			break;
+		}
 		if (strcmp(k->name, "sinks") != 0) {
-			key_set(fc, k, &ld->cf->filters[fc->secidx], e);
+			key_set(fc, k, fconf, e);
 			break;
 		}
 		fa->sinks_set = 1;
@@ -1840,7 +1873,7 @@ key_handle(struct file_ctx *fc, struct ent *e)
 		free(fa->ipos);
 		fa->ipos = v.ipos;
 		v.ipos = NULL;
-		value_store(k, &ld->cf->filters[fc->secidx], &v);
+		value_store(k, fconf, &v);
 		break;
 	default:
 		break;
@@ -2144,6 +2177,7 @@ config_free(struct config *cf)
 	for (i = 0; i < cf->nfilters; i++) {
 		free(cf->filters[i].name);
 		free(cf->filters[i].where);
+		filter_free(cf->filters[i].filter);
 		strv_free(cf->filters[i].sinks);
 	}
 	free(cf->filters);

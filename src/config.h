@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+struct filter;
+
 #define CONFIG_DEFAULT_FILE SYSCONFDIR "/cimlisten/cimlistend.conf"
 
 /* Where a value came from, for messages raised after loading. */
@@ -62,6 +64,7 @@ struct filter_conf {
 	struct config_origin origin;   /* the [filter NAME] line */
 	char *where;                   /* NULL = matches everything */
 	struct config_origin where_origin;
+	struct filter *filter;         /* where compiled (owned), or NULL */
 	char **sinks;                  /* names, validated to exist */
 	size_t nsinks;
 	bool final;

@@ -186,6 +186,19 @@ shutdown_all(struct state *st)
 	}
 }
 
+/* One line of totals at the end of a run. */
+static void
+log_totals(struct state *st)
+{
+	struct dispatch_stats ds;
+
+	dispatch_get_stats(st->dispatch, &ds);
+	log_info("stopped: %llu indications accepted, %llu of them matched "
+	    "no filter, %llu requests refused for lack of room",
+	    (unsigned long long)ds.indications,
+	    (unsigned long long)ds.unrouted, (unsigned long long)ds.refused);
+}
+
 /* Release everything start-up created (any prefix of it). */
 static void
 free_state(struct state *st)
@@ -293,7 +306,7 @@ daemon_run(const char *file, bool foreground)
 
 	sd_notify(0, "STOPPING=1");
 	shutdown_all(&st);
-	log_info("stopped");
+	log_totals(&st);
 	rc = 0;
 out:
 	report_ready(&ready_fd, false);

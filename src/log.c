@@ -17,6 +17,7 @@
 
 static atomic_int log_level = LOG_INFO;
 static bool log_stderr = true;
+static const char *log_ident = "cimlistend";
 
 static const char *const level_names[] = {
 	"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"
@@ -27,6 +28,7 @@ log_init(int level, bool to_stderr, const char *ident)
 {
 	log_level = level;
 	log_stderr = to_stderr;
+	log_ident = ident;
 	if (!to_stderr)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
@@ -76,7 +78,7 @@ log_vmsg(int pri, const char *fmt, va_list ap)
 		return;
 	vsnprintf(line, sizeof line, fmt, ap);
 	if (log_stderr)
-		fprintf(stderr, "cimlistend: %s: %s\n", level_names[pri], line);
+		fprintf(stderr, "%s: %s: %s\n", log_ident, level_names[pri], line);
 	else
 		syslog(pri, "%s", line);
 	errno = saved;

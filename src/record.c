@@ -10,17 +10,27 @@
  * lines diff and grep well. Strings are copied as they are (the parser has
  * checked that they are valid UTF-8); only '"', '\\' and control characters
  * are escaped.
+ *
+ * record_from_json reads such a line back (cimlistenctl test-filter, tools
+ * that replay files): it is not on the hot path, so it parses with json-c
+ * and checks every value against the type its property declares.
  */
 #include "autoconf.h"
 
 
 #include <sys/socket.h>
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
+#include "arena.h"
+#include "log.h"
 #include "record.h"
 #include "xmalloc.h"
 
@@ -587,4 +597,827 @@ record_decode_path(const char *target)
 fail:
 	free(out);
 	return NULL;
+}
+
+/*
+ * Reading a record back from its JSON line.
+ */
+
+_Static_assert(RECORD_MAX_EMBEDDING == RECORD_MAX_DEPTH,
+    "the reader accepts exactly what the writer writes");
+
+/* json-c's own nesting limit: deep enough that ours is the one that trips. */
+#define JSON_MAX_NESTING (4 * RECORD_MAX_EMBEDDING + 16)
+
+/* Longest piece of a value or name quoted in an error message. */
+#define CLIP_MAX 64
+
+/* Where a value sits, for messages: "SourceInstance.Ports[2]". */
+struct jpath {
+	const struct jpath *up;
+	const char *name; /* a property name, or NULL for an array item */
+	size_t index;
+};
+
+struct jreader {
+	struct arena *a;
+	char *cause;
+};
+
+/* Copy at most CLIP_MAX bytes of s, control characters as '?'. */
+static const char *
+clip(char *out, size_t outsz, const char *s)
+{
+	size_t n = 0, i;
+
+	for (i = 0; s[i] != '\0' && n + 4 < outsz && i < CLIP_MAX; i++)
+		out[n++] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ?
+		    '?' : s[i];
+	if (s[i] != '\0') {
+		/* Do not leave half a UTF-8 character before the dots. */
+		while (n > 0 && ((unsigned char)out[n - 1] & 0xc0) == 0x80)
+			n--;
+		if (n > 0 && (unsigned char)out[n - 1] >= 0xc0)
+			n--;
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+static void
+jpath_render(struct buf *b, const struct jpath *p)
+{
+	char tmp[CLIP_MAX + 8];
+
+	if (p == NULL)
+		return;
+	jpath_render(b, p->up);
+	if (p->name == NULL)
+		buf_printf(b, "[%zu]", p->index);
+	else {
+		if (p->up != NULL)
+			buf_addc(b, '.');
+		buf_adds(b, clip(tmp, sizeof tmp, p->name));
+	}
+}
+
+/* Record the first error (prefixed with the property path, if any); -1. */
+static int __attribute__((format(printf, 3, 4)))
+jfail(struct jreader *r, const struct jpath *at, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+
+	if (r->cause != NULL)
+		return -1;
+	if (at != NULL) {
+		buf_adds(&b, "property \"");
+		jpath_render(&b, at);
+		buf_adds(&b, "\": ");
+	}
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	r->cause = buf_steal(&b, NULL);
+	return -1;
+}
+
+/* "a string", "an integer", ... for messages. */
+static const char *
+jtype_name(json_object *j)
+{
+	switch (json_object_get_type(j)) {
+	case json_type_null:
+		return "null";
+	case json_type_boolean:
+		return "a boolean";
+	case json_type_double:
+		return "a real number";
+	case json_type_int:
+		return "an integer";
+	case json_type_object:
+		return "an object";
+	case json_type_array:
+		return "an array";
+	case json_type_string:
+		return "a string";
+	}
+	return "something else";
+}
+
+/*
+ * Parse an integer token "-?[0-9]+" of n bytes into sign and magnitude.
+ * Returns 0, -1 if it is not one, -2 if the magnitude exceeds 64 bits.
+ */
+static int
+int_token(const char *t, size_t n, bool *neg, uint64_t *mag)
+{
+	size_t i = 0;
+	uint64_t m = 0;
+	unsigned d;
+
+	*neg = n > 0 && t[0] == '-';
+	if (*neg)
+		i++;
+	if (i == n)
+		return -1;
+	for (; i < n; i++) {
+		if (t[i] < '0' || t[i] > '9')
+			return -1;
+		d = (unsigned)(t[i] - '0');
+		if (m > (UINT64_MAX - d) / 10)
+			return -2;
+		m = m * 10 + d;
+	}
+	*mag = m;
+	return 0;
+}
+
+/*
+ * json-c 0.16 silently clamps integers beyond 64 bits and reads "-0" as 0.
+ * Append "e0" to such integer tokens so that json-c keeps them as doubles
+ * along with their text, which the typed readers below then check exactly
+ * (a uint64 of 18446744073709551616 is out of range, a real of -0 keeps its
+ * sign). Returns a new text, or NULL when none needs it (nearly always).
+ */
+static char *
+mark_wide_integers(const char *s, size_t len, size_t *outlen)
+{
+	struct buf b = BUF_INIT;
+	size_t i = 0, start, copied = 0;
+	bool in_str = false, neg;
+	uint64_t mag;
+	int r;
+
+	while (i < len) {
+		if (in_str) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				in_str = false;
+			i++;
+			continue;
+		}
+		if (s[i] == '"') {
+			in_str = true;
+			i++;
+			continue;
+		}
+		if (s[i] != '-' && (s[i] < '0' || s[i] > '9')) {
+			i++;
+			continue;
+		}
+		start = i++;
+		while (i < len && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i < len && s[i] != '\0' && strchr(".eE+-", s[i]) != NULL) {
+			/* A real (or garbage json-c will report): as is. */
+			while (i < len && s[i] != '\0' &&
+			    strchr("0123456789.eE+-", s[i]) != NULL)
+				i++;
+			continue;
+		}
+		r = int_token(s + start, i - start, &neg, &mag);
+		if (r == -1)
+			continue;
+		/* Keep all but "-0" and what lies beyond 64 bits. */
+		if (r == 0 && (!neg ||
+		    (mag != 0 && mag <= (uint64_t)INT64_MAX + 1)))
+			continue;
+		buf_add(&b, s + copied, i - copied);
+		buf_add(&b, "e0", 2);
+		copied = i;
+	}
+	if (b.data == NULL)
+		return NULL;
+	buf_add(&b, s + copied, len - copied);
+	return buf_steal(&b, outlen);
+}
+
+/*
+ * The sign and magnitude of an integer value: a JSON integer, or a token
+ * that mark_wide_integers marked. Returns 0, -1 if j is not an integer,
+ * -2 if it does not fit 64 bits (its text is then in `text`).
+ */
+static int
+json_integer(json_object *j, bool *neg, uint64_t *mag, char *text,
+    size_t textsz)
+{
+	const char *t;
+	size_t n;
+	int64_t s;
+
+	if (json_object_is_type(j, json_type_int)) {
+		s = json_object_get_int64(j);
+		*neg = s < 0;
+		*mag = *neg ? 0 - (uint64_t)s : json_object_get_uint64(j);
+		return 0;
+	}
+	if (!json_object_is_type(j, json_type_double))
+		return -1;
+	t = json_object_get_string(j);
+	n = strlen(t);
+	if (n < 3 || memcmp(t + n - 2, "e0", 2) != 0)
+		return -1;
+	switch (int_token(t, n - 2, neg, mag)) {
+	case -1:
+		return -1;
+	case -2:
+		snprintf(text, textsz, "%.*s", (int)(n - 2), t);
+		return -2;
+	}
+	if (*neg && *mag > (uint64_t)INT64_MAX + 1) {
+		snprintf(text, textsz, "%.*s", (int)(n - 2), t);
+		return -2;
+	}
+	return 0;
+}
+
+/* A JSON string without NUL bytes; NULL (and an error) otherwise. */
+static const char *
+json_cstring(struct jreader *r, const struct jpath *at, json_object *j,
+    const char *what)
+{
+	const char *s;
+
+	if (!json_object_is_type(j, json_type_string)) {
+		if (at != NULL)
+			jfail(r, at, "expected a string for %s, got %s", what,
+			    jtype_name(j));
+		else
+			jfail(r, NULL, "\"%s\": expected a string, got %s",
+			    what, jtype_name(j));
+		return NULL;
+	}
+	s = json_object_get_string(j);
+	if (strlen(s) != (size_t)json_object_get_string_len(j)) {
+		if (at != NULL)
+			jfail(r, at, "string contains a NUL character");
+		else
+			jfail(r, NULL, "\"%s\": string contains a NUL "
+			    "character", what);
+		return NULL;
+	}
+	return s;
+}
+
+/* The shape of a DSP0201 datetime (the parser checked the fields). */
+static bool
+datetime_shape(const char *s)
+{
+	size_t i;
+
+	if (strlen(s) != 25 || s[14] != '.' || strchr("+-:", s[21]) == NULL)
+		return false;
+	for (i = 0; i < 25; i++) {
+		if (i == 14 || i == 21)
+			continue;
+		if ((s[i] < '0' || s[i] > '9') && s[i] != '*')
+			return false;
+	}
+	return true;
+}
+
+/* Bytes in the UTF-8 character starting with c (input is valid UTF-8). */
+static size_t
+utf8_seqlen(unsigned char c)
+{
+	if (c < 0x80)
+		return 1;
+	if (c < 0xe0)
+		return 2;
+	if (c < 0xf0)
+		return 3;
+	return 4;
+}
+
+static int read_properties(struct jreader *, json_object *,
+    const struct jpath *, int, struct cim_instance *);
+
+/* An integer value, in range for t. */
+static int
+read_integer(struct jreader *r, const struct jpath *at, enum cim_type t,
+    json_object *j, struct cim_value *v)
+{
+	const char *tname = cim_type_name(t);
+	uint64_t mag, max;
+	bool neg, ok;
+	char text[CLIP_MAX + 8], tmp[CLIP_MAX + 8];
+
+	switch (json_integer(j, &neg, &mag, text, sizeof text)) {
+	case -1:
+		return jfail(r, at, "expected an integer for %s, got %s", tname,
+		    jtype_name(j));
+	case -2:
+		return jfail(r, at, "value %s out of range for %s",
+		    clip(tmp, sizeof tmp, text), tname);
+	}
+	switch (t) {
+	case CIM_UINT8:
+	case CIM_SINT8:
+		max = 0x7f;
+		break;
+	case CIM_UINT16:
+	case CIM_SINT16:
+		max = 0x7fff;
+		break;
+	case CIM_UINT32:
+	case CIM_SINT32:
+		max = 0x7fffffff;
+		break;
+	default:
+		max = INT64_MAX;
+		break;
+	}
+	if (cim_type_is_unsigned(t)) {
+		ok = (!neg || mag == 0) && mag <= max * 2 + 1;
+		v->v.u = mag;
+	} else {
+		ok = mag <= max + (neg ? 1 : 0);
+		v->v.s = neg ? (int64_t)(0 - mag) : (int64_t)mag;
+	}
+	if (!ok)
+		return jfail(r, at, "value %s%" PRIu64 " out of range for %s",
+		    neg ? "-" : "", mag, tname);
+	return 0;
+}
+
+/* A real value: a JSON number (read from its text) or "NaN"/"INF"/"-INF". */
+static int
+read_real(struct jreader *r, const struct jpath *at, enum cim_type t,
+    json_object *j, struct cim_value *v)
+{
+	const char *tname = cim_type_name(t), *s;
+	char tmp[CLIP_MAX + 8];
+	float f;
+
+	if (json_object_is_type(j, json_type_string)) {
+		s = json_object_get_string(j);
+		if (strcmp(s, "NaN") == 0)
+			v->v.r = NAN;
+		else if (strcmp(s, "INF") == 0)
+			v->v.r = INFINITY;
+		else if (strcmp(s, "-INF") == 0)
+			v->v.r = -INFINITY;
+		else
+			return jfail(r, at, "value \"%s\" is not a valid %s",
+			    clip(tmp, sizeof tmp, s), tname);
+		return 0;
+	}
+	if (!json_object_is_type(j, json_type_int) &&
+	    !json_object_is_type(j, json_type_double))
+		return jfail(r, at, "expected a number for %s, got %s", tname,
+		    jtype_name(j));
+	/* json-c keeps a double's text (and an integer's is exact). */
+	s = json_object_get_string(j);
+	if (t == CIM_REAL32) {
+		f = strtof(s, NULL);
+		v->v.r = f;
+	} else
+		v->v.r = strtod(s, NULL);
+	if (isinf(v->v.r))
+		return jfail(r, at, "value %s out of range for %s",
+		    clip(tmp, sizeof tmp, s), tname);
+	return 0;
+}
+
+/* One non-null value of type t (a scalar's or an array item). */
+static int
+read_value(struct jreader *r, const struct jpath *at, enum cim_type t,
+    json_object *j, int depth, struct cim_value *v)
+{
+	const char *tname = cim_type_name(t), *s;
+	char tmp[CLIP_MAX + 8];
+	json_object *jc, *jp;
+	struct cim_instance *inst;
+
+	switch (t) {
+	case CIM_NONE:
+		return jfail(r, at, "a value needs a type (\"type\" is null)");
+	case CIM_BOOLEAN:
+		if (!json_object_is_type(j, json_type_boolean))
+			return jfail(r, at, "expected a boolean for boolean, "
+			    "got %s", jtype_name(j));
+		v->v.b = json_object_get_boolean(j);
+		return 0;
+	case CIM_UINT8:
+	case CIM_SINT8:
+	case CIM_UINT16:
+	case CIM_SINT16:
+	case CIM_UINT32:
+	case CIM_SINT32:
+	case CIM_UINT64:
+	case CIM_SINT64:
+		return read_integer(r, at, t, j, v);
+	case CIM_REAL32:
+	case CIM_REAL64:
+		return read_real(r, at, t, j, v);
+	case CIM_CHAR16:
+	case CIM_STRING:
+	case CIM_DATETIME:
+	case CIM_REFERENCE:
+		if ((s = json_cstring(r, at, j, tname)) == NULL)
+			return -1;
+		if (t == CIM_CHAR16 &&
+		    (*s == '\0' || utf8_seqlen((unsigned char)*s) != strlen(s)))
+			return jfail(r, at, "value \"%s\" is not one character "
+			    "(char16)", clip(tmp, sizeof tmp, s));
+		if (t == CIM_DATETIME && !datetime_shape(s))
+			return jfail(r, at, "value \"%s\" is not a valid "
+			    "datetime", clip(tmp, sizeof tmp, s));
+		v->v.str = arena_strdup(r->a, s);
+		return 0;
+	case CIM_INSTANCE:
+		if (!json_object_is_type(j, json_type_object))
+			return jfail(r, at, "expected an object for instance, "
+			    "got %s", jtype_name(j));
+		if (depth + 1 > RECORD_MAX_EMBEDDING)
+			return jfail(r, at, "embedded instances nested deeper "
+			    "than %d", RECORD_MAX_EMBEDDING);
+		if (!json_object_object_get_ex(j, "class", &jc) ||
+		    json_object_is_type(jc, json_type_null))
+			return jfail(r, at, "embedded instance without "
+			    "\"class\"");
+		if (!json_object_object_get_ex(j, "properties", &jp))
+			return jfail(r, at, "embedded instance without "
+			    "\"properties\"");
+		if (json_object_object_length(j) != 2)
+			return jfail(r, at, "embedded instance with keys other "
+			    "than \"class\" and \"properties\"");
+		if ((s = json_cstring(r, at, jc, "the class name")) == NULL)
+			return -1;
+		inst = arena_calloc(r->a, 1, sizeof *inst);
+		inst->classname = arena_strdup(r->a, s);
+		if (read_properties(r, jp, at, depth + 1, inst) != 0)
+			return -1;
+		v->v.inst = inst;
+		return 0;
+	}
+	return jfail(r, at, "unsupported type");
+}
+
+/* {"type":T[,"array":true],"value":V} into p. */
+static int
+read_property(struct jreader *r, const char *name, json_object *j,
+    const struct jpath *at, int depth, struct cim_property *p)
+{
+	json_object *jt = NULL, *jarr = NULL, *jv = NULL, *item;
+	struct jpath itemat = { at, NULL, 0 };
+	enum cim_type t;
+	char tmp[CLIP_MAX + 8];
+	const char *s;
+	size_t i, n;
+
+	p->name = arena_strdup(r->a, name);
+	if (!json_object_is_type(j, json_type_object))
+		return jfail(r, at, "expected an object "
+		    "{\"type\":..,\"value\":..}, got %s", jtype_name(j));
+	json_object_object_foreach(j, key, val) {
+		if (strcmp(key, "type") == 0)
+			jt = val;
+		else if (strcmp(key, "array") == 0)
+			jarr = val;
+		else if (strcmp(key, "value") == 0)
+			jv = val;
+		else
+			return jfail(r, at, "unknown key \"%s\"",
+			    clip(tmp, sizeof tmp, key));
+	}
+	/* json-c gives a member whose value is null as a NULL object. */
+	if (!json_object_object_get_ex(j, "type", NULL))
+		return jfail(r, at, "missing \"type\"");
+	if (!json_object_object_get_ex(j, "value", NULL))
+		return jfail(r, at, "missing \"value\"");
+	if (jt == NULL)
+		t = CIM_NONE;
+	else {
+		if (!json_object_is_type(jt, json_type_string))
+			return jfail(r, at, "\"type\" must be a string, "
+			    "got %s", jtype_name(jt));
+		s = json_object_get_string(jt);
+		for (t = CIM_NONE + 1; cim_type_name(t) != NULL; t++)
+			if (strcmp(s, cim_type_name(t)) == 0)
+				break;
+		if (cim_type_name(t) == NULL)
+			return jfail(r, at, "unknown type \"%s\"",
+			    clip(tmp, sizeof tmp, s));
+	}
+	p->type = t;
+	if (json_object_object_get_ex(j, "array", NULL)) {
+		if (!json_object_is_type(jarr, json_type_boolean))
+			return jfail(r, at, "\"array\" must be true or false");
+		p->array = json_object_get_boolean(jarr);
+	}
+	if (jv == NULL) {
+		p->null = true;
+		return 0;
+	}
+	if (!p->array) {
+		if (json_object_is_type(jv, json_type_array))
+			return jfail(r, at, "expected one value, got an array "
+			    "(no \"array\":true)");
+		p->count = 1;
+		p->values = arena_calloc(r->a, 1, sizeof *p->values);
+		return read_value(r, at, t, jv, depth, &p->values[0]);
+	}
+	if (!json_object_is_type(jv, json_type_array))
+		return jfail(r, at, "expected an array (\"array\":true), "
+		    "got %s", jtype_name(jv));
+	n = json_object_array_length(jv);
+	p->count = n;
+	p->values = arena_calloc(r->a, n > 0 ? n : 1, sizeof *p->values);
+	for (i = 0; i < n; i++) {
+		item = json_object_array_get_idx(jv, i);
+		if (item == NULL) {
+			p->values[i].null = true;
+			continue;
+		}
+		itemat.index = i;
+		if (read_value(r, &itemat, t, item, depth, &p->values[i]) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* A "properties" object into inst (whose class is already set). */
+static int
+read_properties(struct jreader *r, json_object *j, const struct jpath *at,
+    int depth, struct cim_instance *inst)
+{
+	struct jpath propat = { at, NULL, 0 };
+	size_t n, i = 0;
+
+	if (!json_object_is_type(j, json_type_object)) {
+		if (at != NULL)
+			return jfail(r, at, "\"properties\" must be an object, "
+			    "got %s", jtype_name(j));
+		return jfail(r, NULL, "\"properties\" must be an object, "
+		    "got %s", jtype_name(j));
+	}
+	n = (size_t)json_object_object_length(j);
+	inst->props = arena_calloc(r->a, n > 0 ? n : 1, sizeof *inst->props);
+	json_object_object_foreach(j, key, val) {
+		propat.name = key;
+		if (read_property(r, key, val, &propat, depth,
+		    &inst->props[i]) != 0)
+			return -1;
+		inst->nprops = ++i;
+	}
+	return 0;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" (record_format_time) back to a timespec. */
+static int
+parse_time(const char *s, struct timespec *ts)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
+	struct tm tm, chk;
+	time_t t;
+	long usec = 0;
+	size_t i;
+
+	if (strlen(s) != sizeof shape - 1)
+		return -1;
+	for (i = 0; i < sizeof shape - 1; i++) {
+		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') :
+		    s[i] != shape[i])
+			return -1;
+	}
+#define NUM2(o) ((s[o] - '0') * 10 + (s[(o) + 1] - '0'))
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = NUM2(0) * 100 + NUM2(2) - 1900;
+	tm.tm_mon = NUM2(5) - 1;
+	tm.tm_mday = NUM2(8);
+	tm.tm_hour = NUM2(11);
+	tm.tm_min = NUM2(14);
+	tm.tm_sec = NUM2(17);
+#undef NUM2
+	for (i = 20; i < 26; i++)
+		usec = usec * 10 + (s[i] - '0');
+	chk = tm;
+	t = timegm(&tm);
+	/* timegm normalises 31 February: refuse what it had to change. */
+	if (tm.tm_year != chk.tm_year || tm.tm_mon != chk.tm_mon ||
+	    tm.tm_mday != chk.tm_mday || tm.tm_hour != chk.tm_hour ||
+	    tm.tm_min != chk.tm_min || tm.tm_sec != chk.tm_sec)
+		return -1;
+	ts->tv_sec = t;
+	ts->tv_nsec = usec * 1000;
+	return 0;
+}
+
+/* An unsigned integer member (seq, port) no larger than max. */
+static int
+read_uint(struct jreader *r, json_object *j, const char *what, uint64_t max,
+    uint64_t *out)
+{
+	char text[CLIP_MAX + 8];
+	uint64_t mag;
+	bool neg;
+
+	if (json_integer(j, &neg, &mag, text, sizeof text) != 0 ||
+	    (neg && mag != 0) || mag > max)
+		return jfail(r, NULL, "\"%s\" must be an integer from 0 to "
+		    "%" PRIu64, what, max);
+	*out = mag;
+	return 0;
+}
+
+/* "source":{"addr":..,"port":..,"tls":..,"user":..,"path":..} into src. */
+static int
+read_source(struct jreader *r, json_object *j, struct record_source *src)
+{
+	char tmp[CLIP_MAX + 8], what[32];
+	const char *s;
+	uint64_t port;
+
+	memset(src, 0, sizeof *src);
+	if (!json_object_is_type(j, json_type_object))
+		return jfail(r, NULL, "\"source\" must be an object or null, "
+		    "got %s", jtype_name(j));
+	json_object_object_foreach(j, key, val) {
+		snprintf(what, sizeof what, "source.%s", key);
+		if (strcmp(key, "addr") == 0) {
+			if ((s = json_cstring(r, NULL, val, what)) == NULL)
+				return -1;
+			if (strlen(s) >= sizeof src->addr)
+				return jfail(r, NULL, "\"source.addr\" is too "
+				    "long for an address");
+			memcpy(src->addr, s, strlen(s) + 1);
+		} else if (strcmp(key, "port") == 0) {
+			if (read_uint(r, val, what, 65535, &port) != 0)
+				return -1;
+			src->port = (unsigned)port;
+		} else if (strcmp(key, "tls") == 0) {
+			if (!json_object_is_type(val, json_type_boolean))
+				return jfail(r, NULL, "\"source.tls\" must be "
+				    "true or false");
+			src->tls = json_object_get_boolean(val);
+		} else if (strcmp(key, "user") == 0 ||
+		    strcmp(key, "path") == 0) {
+			if (val == NULL)
+				continue;
+			if ((s = json_cstring(r, NULL, val, what)) == NULL)
+				return -1;
+			if (key[0] == 'u')
+				src->user = arena_strdup(r->a, s);
+			else
+				src->path = arena_strdup(r->a, s);
+		} else
+			return jfail(r, NULL, "\"source\": unknown key "
+			    "\"%s\"", clip(tmp, sizeof tmp, key));
+	}
+	return 0;
+}
+
+/* The members of a record object other than the instance's. */
+static int
+read_record_keys(struct jreader *r, json_object *root, struct record *rec,
+    struct record_source *src)
+{
+	json_object *j, *item;
+	const char **names;
+	const char *s;
+	uint64_t version;
+	size_t i, n;
+
+	if (json_object_object_get_ex(root, "v", &j) &&
+	    (read_uint(r, j, "v", UINT64_MAX, &version) != 0 ||
+	    version != RECORD_VERSION)) {
+		free(r->cause);
+		r->cause = NULL;
+		return jfail(r, NULL, "unsupported record version (\"v\" "
+		    "must be %d)", RECORD_VERSION);
+	}
+	if (json_object_object_get_ex(root, "seq", &j) &&
+	    read_uint(r, j, "seq", UINT64_MAX, &rec->seq) != 0)
+		return -1;
+	if (json_object_object_get_ex(root, "time", &j)) {
+		if ((s = json_cstring(r, NULL, j, "time")) == NULL)
+			return -1;
+		if (parse_time(s, &rec->time) != 0)
+			return jfail(r, NULL, "\"time\" is not a UTC time "
+			    "YYYY-MM-DDTHH:MM:SS.uuuuuuZ");
+	}
+	if (json_object_object_get_ex(root, "source", &j) && j != NULL) {
+		if (read_source(r, j, src) != 0)
+			return -1;
+		rec->source = src;
+	}
+	if (json_object_object_get_ex(root, "message_id", &j) && j != NULL) {
+		if ((s = json_cstring(r, NULL, j, "message_id")) == NULL)
+			return -1;
+		rec->message_id = arena_strdup(r->a, s);
+	}
+	if (json_object_object_get_ex(root, "filters", &j) && j != NULL) {
+		if (!json_object_is_type(j, json_type_array))
+			return jfail(r, NULL, "\"filters\" must be an array "
+			    "of strings");
+		n = json_object_array_length(j);
+		names = arena_calloc(r->a, n > 0 ? n : 1, sizeof *names);
+		for (i = 0; i < n; i++) {
+			item = json_object_array_get_idx(j, i);
+			if (!json_object_is_type(item, json_type_string))
+				return jfail(r, NULL, "\"filters\" must be an "
+				    "array of strings");
+			s = json_cstring(r, NULL, item, "filters");
+			if (s == NULL)
+				return -1;
+			names[i] = arena_strdup(r->a, s);
+		}
+		rec->filters = names;
+		rec->nfilters = n;
+	}
+	return 0;
+}
+
+int
+record_from_json(const char *line, size_t len, struct arena *a,
+    struct record *rec, struct record_source *src, char **cause)
+{
+	struct jreader r = { a, NULL };
+	struct json_tokener *tok;
+	struct cim_instance *inst;
+	json_object *root = NULL, *jc, *jp;
+	enum json_tokener_error jerr;
+	char *marked;
+	const char *text = line, *s;
+	size_t tlen;
+	bool ended = false;
+
+	memset(rec, 0, sizeof *rec);
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	tlen = len;
+	if ((marked = mark_wide_integers(line, len, &tlen)) != NULL)
+		text = marked;
+
+	tok = json_tokener_new_ex(JSON_MAX_NESTING);
+	if (tok == NULL)
+		fatalx("json_tokener_new_ex failed");
+	json_tokener_set_flags(tok,
+	    JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	root = json_tokener_parse_ex(tok, text, tlen);
+	jerr = json_tokener_get_error(tok);
+	if (jerr == json_tokener_continue && tlen > 0) {
+		/* A bare number or literal ends only at the end of input. */
+		root = json_tokener_parse_ex(tok, "", 1);
+		if (json_tokener_get_error(tok) == json_tokener_success) {
+			jerr = json_tokener_success;
+			ended = true;
+		} else {
+			json_object_put(root);
+			root = NULL;
+		}
+	}
+	if (root == NULL && jerr == json_tokener_success)
+		jfail(&r, NULL, "not a JSON object (null)");
+	else if (jerr == json_tokener_continue)
+		jfail(&r, NULL, "truncated JSON: the line ends inside a value");
+	else if (jerr != json_tokener_success)
+		jfail(&r, NULL, "invalid JSON at byte %zu: %s",
+		    json_tokener_get_parse_end(tok) + 1,
+		    json_tokener_error_desc(jerr));
+	else if (!ended && json_tokener_get_parse_end(tok) != tlen)
+		jfail(&r, NULL, "invalid JSON at byte %zu: more after the "
+		    "object", json_tokener_get_parse_end(tok) + 1);
+	json_tokener_free(tok);
+	free(marked);
+	if (r.cause != NULL)
+		goto fail;
+
+	if (!json_object_is_type(root, json_type_object)) {
+		jfail(&r, NULL, "not a JSON object (%s)", jtype_name(root));
+		goto fail;
+	}
+	if (read_record_keys(&r, root, rec, src) != 0)
+		goto fail;
+	if (!json_object_object_get_ex(root, "class", &jc)) {
+		jfail(&r, NULL, "missing \"class\"");
+		goto fail;
+	}
+	if ((s = json_cstring(&r, NULL, jc, "class")) == NULL)
+		goto fail;
+	if (!json_object_object_get_ex(root, "properties", &jp)) {
+		jfail(&r, NULL, "missing \"properties\"");
+		goto fail;
+	}
+	inst = arena_calloc(a, 1, sizeof *inst);
+	inst->classname = arena_strdup(a, s);
+	if (read_properties(&r, jp, NULL, 0, inst) != 0)
+		goto fail;
+	rec->inst = inst;
+	json_object_put(root);
+	return 0;
+
+fail:
+	json_object_put(root);
+	memset(rec, 0, sizeof *rec);
+	if (cause != NULL)
+		*cause = r.cause;
+	else
+		free(r.cause);
+	return -1;
 }

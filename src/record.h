@@ -53,4 +53,25 @@ void record_source_set_addr(struct record_source *, const struct sockaddr *);
  */
 char *record_decode_path(const char *target);
 
+struct arena;
+
+/* Embedded instances nested deeper than this are not read back. */
+#define RECORD_MAX_EMBEDDING 64
+
+/*
+ * Read one JSON line as record_json writes it (a trailing "\n" or "\r\n"
+ * is allowed) back into `rec`. The instance tree, strings and filter names
+ * are allocated in `a`; the source, when the line has one, is filled into
+ * `src` and rec->source points at it (NULL for "source":null or none).
+ * Types come from each property's "type" key and are checked strictly
+ * (integers exact and in range for their width, reals as numbers or
+ * "NaN"/"INF"/"-INF", char16 one character, datetime the DSP0201 form).
+ * "class" and "properties" are required; "v" (if present) must be 1; seq,
+ * time, source, message_id and filters default to zero/NULL/empty; other
+ * top-level keys are ignored, so subscriber "indication" lines read too.
+ * Returns 0, or -1 with a one-line *cause (caller frees).
+ */
+int record_from_json(const char *line, size_t len, struct arena *a,
+    struct record *rec, struct record_source *src, char **cause);
+
 #endif

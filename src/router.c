@@ -1,6 +1,10 @@
 /*
  * router.c: filters in file order → set of sinks. A filter without `where`
- * matches everything; expressions arrive with the filter language.
+ * matches everything; one with it matches when its compiled expression does,
+ * evaluated with the names of the filters matched so far as __FILTERS. The
+ * compiled expressions are borrowed from the config, which outlives the
+ * router. router_route allocates nothing: the route has room for every
+ * filter and every sink.
  */
 #include "autoconf.h"
 
@@ -8,12 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "filter.h"
 #include "router.h"
 #include "sink.h"
 #include "xmalloc.h"
 
 struct rfilter {
 	char *name;
+	const struct filter *where; /* the config's; NULL matches everything */
 	bool final;
 	size_t *sinks;
 	size_t nsinks;
@@ -38,8 +44,8 @@ find_sink(struct sink **sinks, size_t nsinks, const char *name)
 }
 
 struct router *
-router_new(const struct config *conf, struct sink **sinks, size_t nsinks,
-    char **cause)
+router_new(
+    const struct config *conf, struct sink **sinks, size_t nsinks, char **cause)
 {
 	struct router *r;
 	struct rfilter *rf;
@@ -54,6 +60,7 @@ router_new(const struct config *conf, struct sink **sinks, size_t nsinks,
 		fc = &conf->filters[i];
 		rf = &r->filters[r->nfilters++];
 		rf->name = xstrdup(fc->name);
+		rf->where = fc->filter;
 		rf->final = fc->final;
 		rf->sinks = xcalloc(fc->nsinks, sizeof *rf->sinks);
 		for (j = 0; j < fc->nsinks; j++) {
@@ -118,17 +125,28 @@ route_free(struct route *rt)
 	free(rt);
 }
 
+/*
+ * Every filter in file order; a match adds its name and its sinks (each
+ * sink once), and a final filter that matched ends the walk.
+ */
 void
-router_route(const struct router *r, const struct record *rec,
-    struct route *rt)
+router_route(const struct router *r, const struct record *rec, struct route *rt)
 {
 	const struct rfilter *rf;
+	struct filter_input in;
 	size_t i, j, k;
 
-	(void)rec;
 	rt->nfilters = rt->nsinks = 0;
+	in.inst = rec->inst;
+	in.source = rec->source;
+	in.filters = rt->filters;
 	for (i = 0; i < r->nfilters; i++) {
 		rf = &r->filters[i];
+		if (rf->where != NULL) {
+			in.nfilters = rt->nfilters;
+			if (!filter_match(rf->where, &in))
+				continue;
+		}
 		rt->filters[rt->nfilters++] = rf->name;
 		for (j = 0; j < rf->nsinks; j++) {
 			for (k = 0; k < rt->nsinks; k++)

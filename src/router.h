@@ -16,16 +16,18 @@ struct sink;
 
 /* Where a record goes: indexes into the sinks array given to router_new. */
 struct route {
-	const char **filters;    /* names of matched filters (router-owned strings) */
+	/* Names of the matched filters, in file order (router-owned). */
+	const char **filters;
 	size_t nfilters;
-	size_t *sinks;           /* sink indexes, each at most once */
+	size_t *sinks; /* sink indexes, each at most once */
 	size_t nsinks;
 };
 
 /*
  * Build the router for `conf`'s filters against the sinks the daemon
  * created (sinks[i] serves the sink named sink_name(sinks[i])). NULL with
- * *cause if a filter names a sink that does not exist.
+ * *cause if a filter names a sink that does not exist. The router uses the
+ * filters compiled in `conf`, so conf must outlive it.
  */
 struct router *router_new(const struct config *conf, struct sink **sinks,
     size_t nsinks, char **cause);
@@ -35,7 +37,12 @@ size_t router_nsinks(const struct router *);
 /* Allocate a route able to hold any result of this router. */
 struct route *route_new(const struct router *);
 void route_free(struct route *);
-/* Evaluate the filters for `rec` (its filters field is ignored) into `rt`. Thread-safe. */
-void router_route(const struct router *, const struct record *rec, struct route *rt);
+/*
+ * Evaluate the filters for `rec` (its inst and source; its filters field is
+ * ignored) into `rt`: the names of the filters matched, in file order, and
+ * the union of their sinks. Thread-safe; allocates nothing.
+ */
+void router_route(
+    const struct router *, const struct record *rec, struct route *rt);
 
 #endif

@@ -260,6 +260,90 @@ tu_daemon_start(const char *listener_extra, const char *extra)
 	return NULL;
 }
 
+struct tu_daemon *
+tu_daemon_start_conf(const char *conf_fmt)
+{
+	struct tu_daemon *d;
+	char *conf, *log;
+	int attempt;
+
+	d = calloc(1, sizeof *d);
+	ck_assert_ptr_nonnull(d);
+	d->dir = tu_tmpdir();
+	ck_assert_int_gt(asprintf(&d->conf, "%s/cimlistend.conf", d->dir), 0);
+	ck_assert_int_gt(asprintf(&d->errlog, "%s/stderr.log", d->dir), 0);
+	for (attempt = 0; attempt < 5; attempt++) {
+		d->port = tu_free_port();
+		ck_assert_int_gt(asprintf(&conf, conf_fmt, d->port, d->dir), 0);
+		tu_write_file(d->conf, conf, strlen(conf));
+		free(conf);
+		if (spawn(d) != NULL)
+			return d;
+	}
+	log = tu_read_file(d->errlog, NULL);
+	ck_abort_msg("cimlistend did not start: %s", log ? log : "(no log)");
+	return NULL;
+}
+
+int
+tu_cimlistend_run(const char *const *args, char **output, unsigned timeout_ms)
+{
+	const char *bin = getenv("CIMLISTEND");
+	const char *argv[32];
+	char *dir, *log;
+	long deadline;
+	int status, fd, rc = -1;
+	size_t n;
+	pid_t pid;
+
+	if (bin == NULL)
+		bin = BUILDDIR "/src/cimlistend";
+	argv[0] = "cimlistend";
+	for (n = 0; args[n] != NULL; n++) {
+		ck_assert_uint_lt(n + 2, sizeof argv / sizeof argv[0]);
+		argv[n + 1] = args[n];
+	}
+	argv[n + 1] = NULL;
+	dir = tu_tmpdir();
+	ck_assert_int_gt(asprintf(&log, "%s/output", dir), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd >= 0) {
+			dup2(fd, STDERR_FILENO);
+			dup2(fd, STDOUT_FILENO);
+		}
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	deadline = now_ms() + timeout_ms;
+	for (;;) {
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+			break;
+		}
+		if (now_ms() >= deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			break;
+		}
+		sleep_ms(10);
+	}
+	*output = tu_read_file(log, NULL);
+	if (*output == NULL)
+		*output = strdup("");
+	tu_rmtree(dir);
+	if (strstr(*output, "Sanitizer") != NULL ||
+	    strstr(*output, "runtime error:") != NULL) {
+		fprintf(stderr, "%s\n", *output);
+		ck_abort_msg("sanitizer report in cimlistend output");
+	}
+	free(log);
+	free(dir);
+	return rc;
+}
+
 bool
 tu_daemon_log_has(const struct tu_daemon *d, const char *needle)
 {

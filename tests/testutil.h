@@ -51,6 +51,23 @@ struct tu_daemon {
  * port accepts connections. Aborts the test if the daemon does not come up.
  */
 struct tu_daemon *tu_daemon_start(const char *listener_extra, const char *extra);
+/*
+ * Start cimlistend -f on a config entirely of the caller's: `conf_fmt` is a
+ * printf format given the port and the daemon's temp dir, which it must
+ * both use, as %1$u and %2$s ("http_port = %1$u", "path = %2$s/a.jsonl"),
+ * and it must bind 127.0.0.1. Retries ports and aborts as tu_daemon_start
+ * does; d->out is NULL.
+ */
+struct tu_daemon *tu_daemon_start_conf(const char *conf_fmt);
+/*
+ * Run cimlistend (as tu_daemon_start finds it) with `args` (NULL-terminated,
+ * argv[0] not included) and wait at most timeout_ms for it to exit. Its
+ * stdout and stderr together go to *output (malloc'd). Returns the exit
+ * status, or -1 if it was killed by a signal or timed out (then killed).
+ * A sanitizer report in the output fails the test.
+ */
+int tu_cimlistend_run(
+    const char *const *args, char **output, unsigned timeout_ms);
 /* Wait (bounded) for the daemon to exit by itself; false on timeout. */
 bool tu_daemon_wait(struct tu_daemon *d, unsigned timeout_ms);
 /* SIGTERM and wait (bounded); returns the exit status (or -1); frees d. */

@@ -1,0 +1,719 @@
+/*
+ * check_ctl.c: black-box tests of the cimlistenctl program. They run the
+ * built binary ($CIMLISTENCTL, default BUILDDIR/src/cimlistenctl) with
+ * fork and exec, feeding stdin from a file and capturing stdout and stderr
+ * to files, and check exit codes and output: check-config on good and bad
+ * configurations, test-filter on records made here by parsing the sample
+ * indications and rendering them with record_json, as the file sink does.
+ */
+#include "autoconf.h"
+
+#include <sys/wait.h>
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "testutil.h"
+
+#include "buf.h"
+#include "cimxml.h"
+#include "record.h"
+
+static char *tmp;      /* per-test directory */
+static char *records;  /* tmp/records.jsonl: one record per sample */
+
+/* Sample file, class, seq, source address and filters of each record. */
+static const struct {
+	const char *sample;
+	const char *class;
+	unsigned seq;
+	const char *addr;
+	const char *filter; /* NULL: matched none */
+} recs[] = {
+	{ "alert-indication.xml", "CIM_AlertIndication", 101, "10.1.2.3",
+	  "critical" },
+	{ "all-types.xml", "Acme_TypesIndication", 102, "10.9.0.7", NULL },
+	{ "inst-modification.xml", "CIM_InstModification", 103, "10.1.2.4",
+	  "fans" },
+	{ "null-and-empty.xml", "Acme_ProcessIndication", 104, "::1", NULL },
+};
+#define NRECS (sizeof recs / sizeof recs[0])
+
+static const char *
+ctl_path(void)
+{
+	const char *p = getenv("CIMLISTENCTL");
+
+	return p != NULL && *p != '\0' ? p : BUILDDIR "/src/cimlistenctl";
+}
+
+/* The JSON line of record i, as the file sink writes it (malloc'd). */
+static char *
+record_line(size_t i)
+{
+	const char *filters[1];
+	struct cimxml_message *m = NULL;
+	struct record_source src = { .port = 49152, .path = "/cimlisten" };
+	struct record rec = { 0 };
+	struct buf b = BUF_INIT;
+	char *body, *reason = NULL;
+	size_t len;
+
+	body = tu_sample(recs[i].sample, &len);
+	ck_assert_ptr_nonnull(body);
+	ck_assert_int_eq(cimxml_parse(body, len, NULL, &m, &reason), CIMXML_OK);
+	snprintf(src.addr, sizeof src.addr, "%s", recs[i].addr);
+	rec.seq = recs[i].seq;
+	rec.time.tv_sec = 1795311000;
+	rec.source = &src;
+	rec.message_id = m->id;
+	rec.inst = m->exports[0].indication;
+	filters[0] = recs[i].filter;
+	rec.filters = filters;
+	rec.nfilters = recs[i].filter != NULL ? 1 : 0;
+	record_json(&rec, &b);
+	cimxml_message_free(m);
+	free(body);
+	return buf_steal(&b, NULL);
+}
+
+static void
+setup(void)
+{
+	struct buf b = BUF_INIT;
+	char *line;
+	size_t i;
+
+	tmp = tu_tmpdir();
+	ck_assert_int_gt(asprintf(&records, "%s/records.jsonl", tmp), 0);
+	for (i = 0; i < NRECS; i++) {
+		line = record_line(i);
+		buf_adds(&b, line);
+		free(line);
+	}
+	tu_write_file(records, b.data, b.len);
+	buf_free(&b);
+}
+
+static void
+teardown(void)
+{
+	tu_rmtree(tmp);
+	free(tmp);
+	free(records);
+}
+
+/* A file in the test directory holding `data`; its path (caller frees). */
+static char *
+tmp_file(const char *name, const char *data)
+{
+	char *path;
+
+	ck_assert_int_gt(asprintf(&path, "%s/%s", tmp, name), 0);
+	tu_write_file(path, data, strlen(data));
+	return path;
+}
+
+struct run {
+	int status; /* exit status, or 128 + signal */
+	char *out;
+	char *err;
+};
+
+static void
+run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+/*
+ * Run cimlistenctl with the NULL-terminated arguments (after argv[0]),
+ * stdin from `input` (NULL: /dev/null). Waits for it to exit.
+ */
+static struct run
+run_ctl(const char *input, ...)
+{
+	struct run r = { -1, NULL, NULL };
+	char *argv[32], *inpath, *outpath, *errpath;
+	const char *arg;
+	va_list ap;
+	int argc = 0, status, fd;
+	pid_t pid;
+
+	argv[argc++] = (char *)"cimlistenctl";
+	va_start(ap, input);
+	while ((arg = va_arg(ap, const char *)) != NULL && argc < 31)
+		argv[argc++] = (char *)arg;
+	va_end(ap);
+	argv[argc] = NULL;
+
+	ck_assert_int_gt(asprintf(&inpath, "%s/stdin", tmp), 0);
+	ck_assert_int_gt(asprintf(&outpath, "%s/stdout", tmp), 0);
+	ck_assert_int_gt(asprintf(&errpath, "%s/stderr", tmp), 0);
+	tu_write_file(inpath, input ? input : "", input ? strlen(input) : 0);
+
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		if ((fd = open(input ? inpath : "/dev/null", O_RDONLY)) == -1 ||
+		    dup2(fd, 0) == -1)
+			_exit(126);
+		if ((fd = open(outpath, O_WRONLY | O_CREAT | O_TRUNC, 0600)) ==
+		    -1 || dup2(fd, 1) == -1)
+			_exit(126);
+		if ((fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600)) ==
+		    -1 || dup2(fd, 2) == -1)
+			_exit(126);
+		execv(ctl_path(), argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) == -1)
+		ck_assert_int_eq(errno, EINTR);
+	if (WIFEXITED(status))
+		r.status = WEXITSTATUS(status);
+	else
+		r.status = 128 + WTERMSIG(status);
+	ck_assert_msg(r.status != 126 && r.status != 127,
+	    "cannot run %s", ctl_path());
+	r.out = tu_read_file(outpath, NULL);
+	r.err = tu_read_file(errpath, NULL);
+	ck_assert_ptr_nonnull(r.out);
+	ck_assert_ptr_nonnull(r.err);
+	free(inpath);
+	free(outpath);
+	free(errpath);
+	return r;
+}
+
+/* Number of lines in s. */
+static size_t
+nlines(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		if (*s == '\n')
+			n++;
+	return n;
+}
+
+/* The expected human-readable output for the records `matching` (bitmask). */
+static char *
+expected_out(unsigned matching, int times)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+	int t;
+
+	buf_adds(&b, "");
+	for (t = 0; t < times; t++)
+		for (i = 0; i < NRECS; i++)
+			buf_printf(&b, "%s seq=%u %s\n",
+			    (matching >> i) & 1 ? "match   " : "no match",
+			    recs[i].seq, recs[i].class);
+	return buf_steal(&b, NULL);
+}
+
+/* test-filter EXPR on the records: exit status and exact output. */
+static void
+assert_filter(const char *expr, unsigned matching)
+{
+	struct run r = run_ctl(NULL, "test-filter", expr, records, NULL);
+	char *want = expected_out(matching, 1);
+
+	ck_assert_msg(r.status == (matching ? 0 : 1),
+	    "%s: exit %d, stderr: %s", expr, r.status, r.err);
+	ck_assert_msg(strcmp(r.out, want) == 0, "%s:\n got:\n%s want:\n%s",
+	    expr, r.out, want);
+	ck_assert_str_eq(r.err, "");
+	free(want);
+	run_free(&r);
+}
+
+START_TEST(test_usage_and_version)
+{
+	struct run r;
+
+	r = run_ctl(NULL, NULL);
+	ck_assert_int_eq(r.status, 2);
+	ck_assert_ptr_nonnull(strstr(r.err, "no command"));
+	ck_assert_ptr_nonnull(strstr(r.err, "check-config"));
+	ck_assert_ptr_nonnull(strstr(r.err, "test-filter"));
+	run_free(&r);
+
+	r = run_ctl(NULL, "frobnicate", NULL);
+	ck_assert_int_eq(r.status, 2);
+	ck_assert_ptr_nonnull(strstr(r.err, "unknown command 'frobnicate'"));
+	ck_assert_ptr_nonnull(strstr(r.err, "check-config [FILE]"));
+	ck_assert_ptr_nonnull(strstr(r.err, "test-filter EXPR"));
+	ck_assert_str_eq(r.out, "");
+	run_free(&r);
+
+	r = run_ctl(NULL, "--bogus", NULL);
+	ck_assert_int_eq(r.status, 2);
+	run_free(&r);
+
+	r = run_ctl(NULL, "-h", NULL);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_ptr_nonnull(strstr(r.out, "usage: cimlistenctl"));
+	ck_assert_ptr_nonnull(strstr(r.out, "test-filter EXPR"));
+	run_free(&r);
+
+	r = run_ctl(NULL, "--version", NULL);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_str_eq(r.out, "cimlistenctl " PACKAGE_VERSION "\n");
+	run_free(&r);
+
+	r = run_ctl(NULL, "test-filter", "--help", NULL);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_ptr_nonnull(strstr(r.out, "test-filter EXPR"));
+	run_free(&r);
+
+	r = run_ctl(NULL, "test-filter", NULL);
+	ck_assert_int_eq(r.status, 2);
+	ck_assert_ptr_nonnull(strstr(r.err, "missing expression"));
+	run_free(&r);
+
+	r = run_ctl(NULL, "test-filter", "--frob", "TRUE", NULL);
+	ck_assert_int_eq(r.status, 2);
+	ck_assert_ptr_nonnull(strstr(r.err, "unknown option '--frob'"));
+	run_free(&r);
+
+	r = run_ctl(NULL, "check-config", "a.conf", "b.conf", NULL);
+	ck_assert_int_eq(r.status, 2);
+	ck_assert_ptr_nonnull(strstr(r.err, "unexpected argument 'b.conf'"));
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(test_check_config_good)
+{
+	struct run r;
+	json_object *o;
+	char *conf, *text, *want;
+
+	ck_assert_int_gt(asprintf(&text,
+	    "[listener]\nhttp_port = 0\n"
+	    "[sink out]\ntype = file\npath = %s/out.jsonl\n"
+	    "[filter all]\nsinks = out\n", tmp), 0);
+	conf = tmp_file("good.conf", text);
+	free(text);
+
+	r = run_ctl(NULL, "check-config", conf, NULL);
+	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+	ck_assert_int_gt(asprintf(&want, "%s: configuration OK\n", conf), 0);
+	ck_assert_str_eq(r.out, want);
+	ck_assert_str_eq(r.err, "");
+	free(want);
+	run_free(&r);
+
+	r = run_ctl(NULL, "--json", "check-config", conf, NULL);
+	ck_assert_int_eq(r.status, 0);
+	o = tu_json(r.out);
+	ck_assert_str_eq(json_object_get_string(tu_jget(o, "file")), conf);
+	ck_assert(json_object_get_boolean(tu_jget(o, "ok")));
+	ck_assert_int_eq(json_object_array_length(tu_jget(o, "errors")), 0);
+	json_object_put(o);
+	run_free(&r);
+	free(conf);
+}
+END_TEST
+
+/* Does `err` hold a line starting with "FILE:LINE:"? */
+static bool
+has_error_at(const char *err, const char *file, unsigned line)
+{
+	char *prefix, *p;
+	bool found = false;
+
+	ck_assert_int_gt(asprintf(&prefix, "%s:%u:", file, line), 0);
+	for (p = strstr(err, prefix); p != NULL; p = strstr(p + 1, prefix))
+		if (p == err || p[-1] == '\n') {
+			found = true;
+			break;
+		}
+	free(prefix);
+	return found;
+}
+
+START_TEST(test_check_config_bad)
+{
+	static const char text[] =
+	    "[listener]\n"              /* 1 */
+	    "http_port = 70000\n"       /* 2 */
+	    "bogus_key = 1\n"           /* 3 */
+	    "\n"                        /* 4 */
+	    "[sink out]\n"              /* 5 */
+	    "type = file\n"             /* 6 */
+	    "path = /tmp/x.jsonl\n"     /* 7 */
+	    "\n"                        /* 8 */
+	    "[filter f]\n"              /* 9 */
+	    "sinks = out, nope\n";      /* 10 */
+	struct run r;
+	json_object *o;
+	char *conf, *missing;
+	size_t nerr;
+
+	conf = tmp_file("bad.conf", text);
+	r = run_ctl(NULL, "check-config", conf, NULL);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_str_eq(r.out, "");
+	ck_assert_msg(has_error_at(r.err, conf, 2), "%s", r.err);
+	ck_assert_msg(has_error_at(r.err, conf, 3), "%s", r.err);
+	ck_assert_msg(has_error_at(r.err, conf, 10), "%s", r.err);
+	ck_assert_ptr_nonnull(strstr(r.err, "70000"));
+	ck_assert_ptr_nonnull(strstr(r.err, "nope"));
+	nerr = nlines(r.err);
+	ck_assert_uint_ge(nerr, 3);
+	run_free(&r);
+
+	/* --json: the same errors as a list, stderr unchanged. */
+	r = run_ctl(NULL, "check-config", "--json", conf, NULL);
+	ck_assert_int_eq(r.status, 1);
+	o = tu_json(r.out);
+	ck_assert(!json_object_get_boolean(tu_jget(o, "ok")));
+	ck_assert_uint_eq(json_object_array_length(tu_jget(o, "errors")),
+	    nerr);
+	ck_assert_uint_eq(nlines(r.err), nerr);
+	json_object_put(o);
+	run_free(&r);
+
+	ck_assert_int_gt(asprintf(&missing, "%s/missing.conf", tmp), 0);
+	r = run_ctl(NULL, "check-config", missing, NULL);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_ptr_nonnull(strstr(r.err, missing));
+	run_free(&r);
+	free(missing);
+	free(conf);
+}
+END_TEST
+
+START_TEST(test_check_config_bad_where)
+{
+	static const char text[] =
+	    "[sink out]\n"                         /* 1 */
+	    "type = file\n"                        /* 2 */
+	    "path = /tmp/x.jsonl\n"                /* 3 */
+	    "[filter f]\n"                         /* 4 */
+	    "where = PerceivedSeverity >= (5\n"    /* 5 */
+	    "sinks = out\n";                       /* 6 */
+	struct run r;
+	char *conf;
+
+	conf = tmp_file("where.conf", text);
+	r = run_ctl(NULL, "check-config", conf, NULL);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_msg(has_error_at(r.err, conf, 5), "%s", r.err);
+	run_free(&r);
+	free(conf);
+}
+END_TEST
+
+START_TEST(test_filter_matches)
+{
+	assert_filter("TRUE", 0xf);
+	assert_filter("FALSE", 0);
+	assert_filter("__CLASS = 'cim_alertindication'", 0x1);
+	assert_filter("__CLASS = 'Nope'", 0);
+	assert_filter("PerceivedSeverity >= 5", 0x1);
+	assert_filter("PerceivedSeverity IS NULL", 0xe);
+	assert_filter("SourceInstance.__CLASS = 'Acme_Fan'", 0x4);
+	assert_filter("U64 = 18446744073709551615", 0x2);
+	assert_filter("S64 = -9223372036854775808", 0x2);
+	/* Source and filters come from the record. */
+	assert_filter("__SOURCE LIKE '10.1.%'", 0x5);
+	assert_filter("__FILTERS = 'critical' OR __FILTERS = 'fans'", 0x5);
+	assert_filter("__PATH = '/cimlisten' AND NOT __TLS", 0xf);
+}
+END_TEST
+
+START_TEST(test_filter_json_output)
+{
+	struct run r;
+	json_object *o;
+	char *line, *save = NULL;
+	size_t i = 0;
+
+	r = run_ctl(NULL, "--json", "test-filter",
+	    "__CLASS = 'CIM_InstModification'", records, NULL);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_uint_eq(nlines(r.out), NRECS);
+	for (line = strtok_r(r.out, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save), i++) {
+		o = tu_json(line);
+		ck_assert_int_eq(json_object_get_int64(tu_jget(o, "seq")),
+		    recs[i].seq);
+		ck_assert_str_eq(json_object_get_string(tu_jget(o, "class")),
+		    recs[i].class);
+		ck_assert(json_object_is_type(tu_jget(o, "match"),
+		    json_type_boolean));
+		ck_assert(json_object_get_boolean(tu_jget(o, "match")) ==
+		    (i == 2));
+		json_object_put(o);
+	}
+	ck_assert_uint_eq(i, NRECS);
+	run_free(&r);
+
+	/* --json after the command works too. */
+	r = run_ctl(NULL, "test-filter", "--json", "FALSE", records, NULL);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_uint_eq(nlines(r.out), NRECS);
+	ck_assert_ptr_nonnull(strstr(r.out, "\"match\":false"));
+	ck_assert_ptr_null(strstr(r.out, "\"match\":true"));
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(test_filter_stdin_and_files)
+{
+	struct run r;
+	char *data, *want;
+
+	data = tu_read_file(records, NULL);
+	ck_assert_ptr_nonnull(data);
+
+	/* No file: stdin. */
+	r = run_ctl(data, "test-filter", "TRUE", NULL);
+	want = expected_out(0xf, 1);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_str_eq(r.out, want);
+	free(want);
+	run_free(&r);
+
+	/* "-" among files, in order. */
+	r = run_ctl(data, "test-filter", "__CLASS = 'Acme_TypesIndication'",
+	    records, "-", NULL);
+	want = expected_out(0x2, 2);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_str_eq(r.out, want);
+	free(want);
+	run_free(&r);
+
+	/* Blank lines are skipped; empty input matches nothing. */
+	r = run_ctl("\n  \n", "test-filter", "TRUE", NULL);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_str_eq(r.out, "");
+	ck_assert_str_eq(r.err, "");
+	run_free(&r);
+	free(data);
+}
+END_TEST
+
+START_TEST(test_filter_syntax_error)
+{
+	struct run r;
+
+	r = run_ctl(NULL, "test-filter", "a = 1 AND AND b = 2", records, NULL);
+	ck_assert_int_eq(r.status, 2);
+	ck_assert_str_eq(r.out, "");
+	/* Not a terminal: "COL: message", one line, no caret. */
+	ck_assert_msg(strncmp(r.err, "11: ", 4) == 0, "%s", r.err);
+	ck_assert_uint_eq(nlines(r.err), 1);
+	run_free(&r);
+
+	r = run_ctl(NULL, "test-filter", "(PerceivedSeverity >= 5", NULL);
+	ck_assert_int_eq(r.status, 2);
+	ck_assert_msg(r.err[0] >= '1' && r.err[0] <= '9' &&
+	    strstr(r.err, ": ") != NULL, "%s", r.err);
+	run_free(&r);
+
+	r = run_ctl(NULL, "test-filter", "Message = 'unterminated", NULL);
+	ck_assert_int_eq(r.status, 2);
+	run_free(&r);
+}
+END_TEST
+
+/*
+ * With stderr on a terminal (a pseudo-terminal here) the error comes with
+ * the expression and a caret under the column.
+ */
+START_TEST(test_filter_syntax_error_caret)
+{
+	const char *expr = "a = 1 AND AND b = 2";
+	char *argv[] = { (char *)"cimlistenctl", (char *)"test-filter",
+		(char *)expr, NULL };
+	char out[4096], *slave, *p, *line, *caret;
+	size_t n = 0;
+	ssize_t k;
+	struct pollfd pfd;
+	int master, fd, status;
+	pid_t pid;
+
+	master = posix_openpt(O_RDWR | O_NOCTTY);
+	ck_assert_int_ge(master, 0);
+	ck_assert_int_eq(grantpt(master), 0);
+	ck_assert_int_eq(unlockpt(master), 0);
+	slave = ptsname(master);
+	ck_assert_ptr_nonnull(slave);
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		if ((fd = open(slave, O_RDWR | O_NOCTTY)) == -1 ||
+		    dup2(fd, 2) == -1)
+			_exit(126);
+		if ((fd = open("/dev/null", O_RDWR)) == -1 ||
+		    dup2(fd, 0) == -1 || dup2(fd, 1) == -1)
+			_exit(126);
+		execv(ctl_path(), argv);
+		_exit(127);
+	}
+	/* Read until the child is gone and the terminal has nothing left. */
+	for (;;) {
+		pfd.fd = master;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 10000) <= 0)
+			break;
+		k = read(master, out + n, sizeof out - 1 - n);
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+	}
+	out[n] = '\0';
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	close(master);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 2);
+	ck_assert_msg(strncmp(out, "11: ", 4) == 0, "%s", out);
+	/* The expression, then a caret under column 11 (the second AND). */
+	ck_assert_msg((p = strstr(out, expr)) != NULL, "%s", out);
+	for (line = p; line > out && line[-1] != '\n'; line--)
+		continue;
+	ck_assert_msg((caret = strchr(p, '\n')) != NULL, "%s", out);
+	caret++;
+	ck_assert_msg(strchr(caret, '^') != NULL, "%s", out);
+	ck_assert_msg(strchr(caret, '^') - caret == (p - line) + 10,
+	    "caret not under column 11:\n%s", out);
+}
+END_TEST
+
+START_TEST(test_filter_bad_inputs)
+{
+	struct run r;
+	char *missing, *mixed, *data, *want;
+
+	/* An unreadable file, nothing matched: 3. */
+	ck_assert_int_gt(asprintf(&missing, "%s/missing.jsonl", tmp), 0);
+	r = run_ctl(NULL, "test-filter", "TRUE", missing, NULL);
+	ck_assert_int_eq(r.status, 3);
+	ck_assert_ptr_nonnull(strstr(r.err, missing));
+	ck_assert_ptr_nonnull(strstr(r.err, "No such file"));
+	run_free(&r);
+
+	/* ... but a match elsewhere still makes it 0, the error is shown. */
+	r = run_ctl(NULL, "test-filter", "TRUE", missing, records, NULL);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_uint_eq(nlines(r.out), NRECS);
+	ck_assert_ptr_nonnull(strstr(r.err, missing));
+	run_free(&r);
+
+	/* A directory cannot be read as lines. */
+	r = run_ctl(NULL, "test-filter", "TRUE", tmp, NULL);
+	ck_assert_int_eq(r.status, 3);
+	ck_assert_ptr_nonnull(strstr(r.err, tmp));
+	run_free(&r);
+
+	/* Lines that are not records: FILE:LINE: cause, counted no match. */
+	data = tu_read_file(records, NULL);
+	ck_assert_int_gt(asprintf(&want, "%s{\"class\":\"C\",\"properties\":"
+	    "{\"X\":{\"type\":\"uint16\",\"value\":70000}}}\n"
+	    "not json at all\n{\"class\":\"C\",\"properties\":{}\n", data), 0);
+	mixed = tmp_file("mixed.jsonl", want);
+	free(want);
+	r = run_ctl(NULL, "test-filter", "FALSE", mixed, NULL);
+	ck_assert_int_eq(r.status, 3);
+	ck_assert_uint_eq(nlines(r.out), NRECS);
+	ck_assert_uint_eq(nlines(r.err), 3);
+	ck_assert_int_gt(asprintf(&want, "%s:5: property \"X\": value 70000 "
+	    "out of range for uint16\n", mixed), 0);
+	ck_assert_msg(strstr(r.err, want) != NULL, "%s", r.err);
+	free(want);
+	ck_assert_int_gt(asprintf(&want, "%s:6: invalid JSON", mixed), 0);
+	ck_assert_msg(strstr(r.err, want) != NULL, "%s", r.err);
+	free(want);
+	ck_assert_int_gt(asprintf(&want, "%s:7: truncated JSON", mixed), 0);
+	ck_assert_msg(strstr(r.err, want) != NULL, "%s", r.err);
+	free(want);
+	run_free(&r);
+
+	r = run_ctl(NULL, "test-filter", "TRUE", mixed, NULL);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_uint_eq(nlines(r.err), 3);
+	run_free(&r);
+
+	/* Same on stdin, named <stdin>. */
+	r = run_ctl("[]\n", "test-filter", "TRUE", NULL);
+	ck_assert_int_eq(r.status, 3);
+	ck_assert_str_eq(r.err, "<stdin>:1: not a JSON object (an array)\n");
+	run_free(&r);
+
+	free(data);
+	free(mixed);
+	free(missing);
+}
+END_TEST
+
+START_TEST(test_filter_long_line)
+{
+	struct buf b = BUF_INIT;
+	struct run r;
+	char *path;
+	int i;
+
+	/* A record of about 1 MB on one line. */
+	buf_adds(&b, "{\"v\":1,\"seq\":9,\"class\":\"Big\",\"properties\":{"
+	    "\"Blob\":{\"type\":\"string\",\"value\":\"");
+	for (i = 0; i < 1 << 20; i++)
+		buf_addc(&b, (char)('a' + i % 26));
+	buf_adds(&b, "\"},\"Tail\":{\"type\":\"uint8\",\"value\":7}}}\n");
+	ck_assert_int_gt(asprintf(&path, "%s/big.jsonl", tmp), 0);
+	tu_write_file(path, b.data, b.len);
+	buf_free(&b);
+
+	r = run_ctl(NULL, "test-filter", "Tail = 7", path, NULL);
+	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+	ck_assert_str_eq(r.out, "match    seq=9 Big\n");
+	run_free(&r);
+	free(path);
+}
+END_TEST
+
+static Suite *
+ctl_suite(void)
+{
+	Suite *s = suite_create("cimlistenctl");
+	TCase *tc = tcase_create("ctl");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_usage_and_version);
+	tcase_add_test(tc, test_check_config_good);
+	tcase_add_test(tc, test_check_config_bad);
+	tcase_add_test(tc, test_check_config_bad_where);
+	tcase_add_test(tc, test_filter_matches);
+	tcase_add_test(tc, test_filter_json_output);
+	tcase_add_test(tc, test_filter_stdin_and_files);
+	tcase_add_test(tc, test_filter_syntax_error);
+	tcase_add_test(tc, test_filter_syntax_error_caret);
+	tcase_add_test(tc, test_filter_bad_inputs);
+	tcase_add_test(tc, test_filter_long_line);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(ctl_suite());
+}
