@@ -240,17 +240,26 @@ static const struct key keys[] = {
 	  .field = DF(shutdown_timeout), .flags = IMPL,
 	  .help = "Time to finish requests and flush sinks on SIGTERM." },
 	{ .section = SEC_DAEMON, .name = "spool_dir", .type = KT_PATH,
-	  .def = LOCALSTATEDIR "/lib/cimlisten", .flags = 0,
-	  .help = "Directory of the spool and the sink cursors." },
+	  .def = LOCALSTATEDIR "/lib/cimlisten", .field = DF(spool_dir),
+	  .flags = KF_IMPLEMENTED,
+	  .help = "Directory of the spool and the sink cursors; created if "
+	    "missing (not its parents)." },
 	{ .section = SEC_DAEMON, .name = "spool_max_size", .type = KT_SIZE,
-	  .min = 16 * M1, .max = 1024 * G1, .def = "1G", .flags = LATER,
-	  .help = "Spool retention by size." },
+	  .min = 16 * M1, .max = 1024 * G1, .def = "1G",
+	  .field = DF(spool_max_size), .flags = KF_IMPLEMENTED,
+	  .help = "Spool retention by size: past it the oldest segments go, "
+	    "delivered or not (the loss is counted per sink)." },
 	{ .section = SEC_DAEMON, .name = "spool_max_age", .type = KT_DURATION,
-	  .min = 60, .max = 3650 * 86400ULL, .def = "7d", .flags = LATER,
-	  .help = "Spool retention by age." },
+	  .min = 60, .max = 3650 * 86400ULL, .def = "7d",
+	  .field = DF(spool_max_age), .flags = KF_IMPLEMENTED,
+	  .help = "Spool retention by age: older segments go, delivered or "
+	    "not." },
 	{ .section = SEC_DAEMON, .name = "fsync", .type = KT_ENUM,
-	  .words = fsync_words, .def = "none", .off = "none", .flags = LATER,
-	  .help = "Spool durability: none, batch or always." },
+	  .words = fsync_words, .def = "none", .field = DF(fsync),
+	  .flags = KF_IMPLEMENTED,
+	  .help = "Spool durability before the 200: none (survives a crash of "
+	    "the daemon), batch or always (also a power loss; batch groups "
+	    "concurrent requests into one fsync)." },
 	{ .section = SEC_DAEMON, .name = "control_socket", .type = KT_PATH,
 	  .def = RUNSTATEDIR "/cimlisten/control.sock", .off = "",
 	  .flags = KF_EMPTY_OK,
@@ -2168,6 +2177,7 @@ config_free(struct config *cf)
 	if (cf == NULL)
 		return;
 	strv_free(cf->listener.bind);
+	free(cf->daemon.spool_dir);
 	for (i = 0; i < cf->nsinks; i++) {
 		free(cf->sinks[i].name);
 		free(cf->sinks[i].type);

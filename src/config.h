@@ -45,6 +45,10 @@ struct listener_conf {
 struct daemon_conf {
 	int log_level;                 /* syslog priority */
 	unsigned shutdown_timeout;     /* seconds to drain on SIGTERM */
+	char *spool_dir;               /* absolute unless given relative with no file */
+	uint64_t spool_max_size;       /* bytes */
+	unsigned spool_max_age;        /* seconds */
+	int fsync;                     /* enum spool_fsync: none, batch, always */
 };
 
 enum sink_format { SINK_FORMAT_JSON = 0, SINK_FORMAT_MOF, SINK_FORMAT_TEMPLATE };

@@ -1,8 +1,13 @@
 /*
- * daemon.c: start-up in dependency order (config, log, sinks, router,
- * dispatch, listener), the signal loop, and shutdown in reverse order.
- * Signals are blocked in every thread and taken synchronously by the main
- * thread with sigwait, so no work happens in signal handlers.
+ * daemon.c: start-up in dependency order (config, log, spool, sinks,
+ * router, dispatch, listener), the signal loop, and shutdown in reverse
+ * order: the listener stops taking requests and finishes those in
+ * progress, the sinks deliver what the spool holds for them within
+ * shutdown_timeout (in parallel), their cursors are persisted and the
+ * spool closed, so that a clean stop and start deliver everything exactly
+ * once. Signals are blocked in every thread and taken synchronously by the
+ * main thread with sigtimedwait, whose timeout also paces spool retention,
+ * so no work happens in signal handlers.
  */
 #include "autoconf.h"
 
@@ -25,10 +30,15 @@
 #include "log.h"
 #include "router.h"
 #include "sink.h"
+#include "spool.h"
 #include "xmalloc.h"
+
+/* Seconds between spool retention passes (spool_max_age). */
+#define DAEMON_MAINTAIN_SEC 5
 
 struct state {
 	struct config *conf;
+	struct spool *spool;
 	struct sink **sinks;
 	size_t nsinks;
 	struct router *router;
@@ -119,6 +129,44 @@ report_ready(int *fd, bool ok)
 	*fd = -1;
 }
 
+/* Open the spool in spool_dir; -1 after logging why not. */
+static int
+open_spool(struct state *st)
+{
+	struct spool_params p;
+	char *cause = NULL;
+
+	memset(&p, 0, sizeof p);
+	p.dir = st->conf->daemon.spool_dir;
+	p.fsync = (enum spool_fsync)st->conf->daemon.fsync;
+	p.max_size = st->conf->daemon.spool_max_size;
+	p.max_age = st->conf->daemon.spool_max_age;
+	if ((st->spool = spool_open(&p, &cause)) == NULL) {
+		log_msg(LOG_ERR, "spool %s: %s", p.dir, cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+/* Start every sink's writer on the spool; -1 after logging a failure. */
+static int
+start_sinks(struct state *st)
+{
+	char *cause = NULL;
+	size_t i;
+
+	for (i = 0; i < st->nsinks; i++) {
+		if (sink_start(st->sinks[i], st->spool, &cause) != 0) {
+			log_msg(LOG_ERR, "sink %s: %s",
+			    sink_name(st->sinks[i]), cause);
+			free(cause);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Open every configured sink; -1 after logging the first failure. */
 static int
 open_sinks(struct state *st)
@@ -157,13 +205,15 @@ ms_left(const struct timespec *deadline)
 
 /*
  * Drain and stop: no new connections, let requests in progress finish,
- * then let every sink deliver its queue, all within shutdown_timeout.
+ * then let every sink deliver what the spool holds for it, all within
+ * shutdown_timeout; cursors are persisted as the sinks stop.
  */
 static void
 shutdown_all(struct state *st)
 {
 	struct timespec deadline;
-	size_t i, left;
+	uint64_t left;
+	size_t i;
 
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += st->conf->daemon.shutdown_timeout;
@@ -181,8 +231,9 @@ shutdown_all(struct state *st)
 	for (i = 0; i < st->nsinks; i++) {
 		left = sink_stop(st->sinks[i], (ms_left(&deadline) + 999) / 1000);
 		if (left > 0)
-			log_warnx("sink %s: %zu records not delivered at "
-			    "shutdown", sink_name(st->sinks[i]), left);
+			log_warnx("sink %s: %llu spool records not passed at "
+			    "shutdown; they are delivered after the next start",
+			    sink_name(st->sinks[i]), (unsigned long long)left);
 	}
 }
 
@@ -194,7 +245,7 @@ log_totals(struct state *st)
 
 	dispatch_get_stats(st->dispatch, &ds);
 	log_info("stopped: %llu indications accepted, %llu of them matched "
-	    "no filter, %llu requests refused for lack of room",
+	    "no filter, %llu requests refused (spool not writable)",
 	    (unsigned long long)ds.indications,
 	    (unsigned long long)ds.unrouted, (unsigned long long)ds.refused);
 }
@@ -212,19 +263,25 @@ free_state(struct state *st)
 	for (i = 0; i < st->nsinks; i++)
 		sink_free(st->sinks[i]);
 	free(st->sinks);
+	if (st->spool != NULL)
+		spool_close(st->spool);
 	config_free(st->conf);
 }
 
-/* Take signals until asked to stop. */
+/* Take signals until asked to stop; run spool retention meanwhile. */
 static void
 signal_loop(struct state *st, const sigset_t *set)
 {
+	struct timespec tick = { DAEMON_MAINTAIN_SEC, 0 };
 	int sig;
 	size_t i;
 
 	for (;;) {
-		if (sigwait(set, &sig) != 0)
+		if ((sig = sigtimedwait(set, NULL, &tick)) == -1) {
+			if (errno == EAGAIN)
+				spool_maintain(st->spool);
 			continue;
+		}
 		switch (sig) {
 		case SIGTERM:
 		case SIGINT:
@@ -248,6 +305,7 @@ int
 daemon_run(const char *file, bool foreground)
 {
 	struct config_errors errs = { NULL, 0 };
+	struct spool_stats ss;
 	struct state st;
 	sigset_t set;
 	char *cause = NULL;
@@ -276,7 +334,7 @@ daemon_run(const char *file, bool foreground)
 		log_init(st.conf->daemon.log_level, false, "cimlistend");
 	}
 
-	if (open_sinks(&st) == -1)
+	if (open_spool(&st) == -1 || open_sinks(&st) == -1)
 		goto out;
 	if ((st.router = router_new(st.conf, st.sinks, st.nsinks,
 	    &cause)) == NULL) {
@@ -284,9 +342,12 @@ daemon_run(const char *file, bool foreground)
 		free(cause);
 		goto out;
 	}
-	st.dispatch = dispatch_new(st.router, st.sinks, st.nsinks, 1);
-	for (size_t i = 0; i < st.nsinks; i++)
-		sink_start(st.sinks[i]);
+	st.dispatch = dispatch_new(st.router, st.spool, st.sinks, st.nsinks);
+	/* Sinks first: they catch up with what they had not delivered. */
+	if (start_sinks(&st) == -1) {
+		shutdown_all(&st);
+		goto out;
+	}
 	if (st.conf->listener.http_port == 0)
 		log_warnx("http_port is 0: not listening for HTTP");
 	else if ((st.http = http_start(&st.conf->listener, st.dispatch,
@@ -297,8 +358,12 @@ daemon_run(const char *file, bool foreground)
 		goto out;
 	}
 
-	log_info("cimlistend %s started (%zu sinks, %zu filters)",
-	    PACKAGE_VERSION, st.nsinks, st.conf->nfilters);
+	spool_get_stats(st.spool, &ss);
+	log_info("cimlistend %s started (%zu sinks, %zu filters; spool %s, "
+	    "fsync %s, next seq %llu)", PACKAGE_VERSION, st.nsinks,
+	    st.conf->nfilters, st.conf->daemon.spool_dir,
+	    spool_fsync_name((enum spool_fsync)st.conf->daemon.fsync),
+	    (unsigned long long)ss.next_seq);
 	report_ready(&ready_fd, true);
 	sd_notify(0, "READY=1\nSTATUS=Receiving indications");
 

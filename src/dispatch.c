@@ -1,14 +1,18 @@
 /*
- * dispatch.c: from an accepted export message to lines queued on sinks.
- * Runs on request threads, in parallel: numbering is one atomic add, the
- * record is rendered once into a per-thread buffer and shared by reference
- * among the sinks it is routed to.
+ * dispatch.c: from an accepted export message to the spool. Runs on request
+ * threads, in parallel: each indication is routed and its record rendered
+ * (without the seq: the spool writes `{"v":1,"seq":N` itself) into a
+ * per-thread scratch area, and the message goes to the spool as one
+ * append, so that either all of its indications are kept or none is (the
+ * sender retries the whole message after a 503). Records that match no
+ * filter are spooled too, with no route.
  */
 #include "autoconf.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <syslog.h>
 #include <time.h>
 
 #include "buf.h"
@@ -16,64 +20,92 @@
 #include "log.h"
 #include "router.h"
 #include "sink.h"
+#include "spool.h"
 #include "xmalloc.h"
 
 struct dispatch {
 	struct router *router;
+	struct spool *spool;
 	struct sink **sinks;
 	size_t nsinks;
-	atomic_uint_fast64_t next_seq;
 	atomic_uint_fast64_t indications;
 	atomic_uint_fast64_t unrouted;
 	atomic_uint_fast64_t refused;
 };
 
 /*
- * Per-thread render buffer, kept between requests to avoid reallocations and
- * freed when the request thread exits.
+ * Per-thread scratch for one message, kept between requests to avoid
+ * reallocations and freed when the request thread exits: the rendered
+ * tails back to back, where each starts, the spool entries and their
+ * route names.
  */
-static pthread_key_t render_key;
-static pthread_once_t render_once = PTHREAD_ONCE_INIT;
+struct scratch {
+	struct buf out;
+	size_t *offs;
+	struct spool_entry *ents;
+	size_t cap;
+	const char **names;
+	size_t ncap;
+};
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static struct log_ratelimit refuse_rl = LOG_RATELIMIT_INIT(1, 5);
 
 static void
-render_buf_free(void *p)
+scratch_free(void *p)
 {
-	buf_free(p);
-	free(p);
+	struct scratch *sc = p;
+
+	buf_free(&sc->out);
+	free(sc->offs);
+	free(sc->ents);
+	free(sc->names);
+	free(sc);
 }
 
 static void
-render_key_init(void)
+scratch_key_init(void)
 {
-	if (pthread_key_create(&render_key, render_buf_free) != 0)
+	if (pthread_key_create(&scratch_key, scratch_free) != 0)
 		fatalx("pthread_key_create failed");
 }
 
-static struct buf *
-render_buf(void)
+/* This thread's scratch, emptied and with room for n records and names. */
+static struct scratch *
+scratch_get(size_t n, size_t nnames)
 {
-	struct buf *b;
+	struct scratch *sc;
 
-	pthread_once(&render_once, render_key_init);
-	if ((b = pthread_getspecific(render_key)) == NULL) {
-		b = xcalloc(1, sizeof *b);
-		pthread_setspecific(render_key, b);
+	pthread_once(&scratch_once, scratch_key_init);
+	if ((sc = pthread_getspecific(scratch_key)) == NULL) {
+		sc = xcalloc(1, sizeof *sc);
+		pthread_setspecific(scratch_key, sc);
 	}
-	buf_reset(b);
-	return b;
+	buf_reset(&sc->out);
+	if (n > sc->cap) {
+		sc->offs = xreallocarray(sc->offs, n, sizeof *sc->offs);
+		sc->ents = xreallocarray(sc->ents, n, sizeof *sc->ents);
+		sc->cap = n;
+	}
+	if (nnames > sc->ncap) {
+		sc->names = xreallocarray(sc->names, nnames, sizeof *sc->names);
+		sc->ncap = nnames;
+	}
+	return sc;
 }
 
 struct dispatch *
-dispatch_new(struct router *router, struct sink **sinks, size_t nsinks,
-    uint64_t first_seq)
+dispatch_new(struct router *router, struct spool *spool, struct sink **sinks,
+    size_t nsinks)
 {
 	struct dispatch *d;
 
 	d = xcalloc(1, sizeof *d);
 	d->router = router;
+	d->spool = spool;
 	d->sinks = sinks;
 	d->nsinks = nsinks;
-	atomic_init(&d->next_seq, first_seq);
 	return d;
 }
 
@@ -83,65 +115,59 @@ dispatch_free(struct dispatch *d)
 	free(d);
 }
 
-/* Route, render and queue one indication. 0, or -1 if a sink refused it. */
-static int
-dispatch_one(struct dispatch *d, const struct cimxml_message *msg,
-    const struct cim_instance *inst, const struct record_source *src,
-    struct route *rt)
-{
-	struct record rec;
-	struct sink_line *line;
-	struct buf *out;
-	size_t i;
-	int rc = 0;
-
-	rec.seq = atomic_fetch_add(&d->next_seq, 1);
-	clock_gettime(CLOCK_REALTIME, &rec.time);
-	rec.source = src;
-	rec.message_id = msg->id;
-	rec.inst = inst;
-	rec.filters = NULL;
-	rec.nfilters = 0;
-
-	router_route(d->router, &rec, rt);
-	rec.filters = rt->filters;
-	rec.nfilters = rt->nfilters;
-	if (rt->nsinks == 0) {
-		atomic_fetch_add(&d->unrouted, 1);
-		return 0;
-	}
-
-	out = render_buf();
-	record_json(&rec, out);
-	line = sink_line_new(rec.seq, out->data, out->len);
-	for (i = 0; i < rt->nsinks; i++)
-		if (sink_enqueue(d->sinks[rt->sinks[i]], line) != 0)
-			rc = -1;
-	sink_line_unref(line);
-	return rc;
-}
-
 int
 dispatch_accept(struct dispatch *d, const struct cimxml_message *msg,
     const struct record_source *src, const char **cause)
 {
+	struct scratch *sc;
 	struct route *rt;
-	size_t i;
-	int rc = 0;
+	struct record rec;
+	uint64_t first;
+	size_t i, j, nnames = 0, unrouted = 0;
+	char *why = NULL;
 
+	if (msg->nexports == 0)
+		return 0;
+	sc = scratch_get(msg->nexports, msg->nexports * d->nsinks + 1);
 	rt = route_new(d->router);
 	for (i = 0; i < msg->nexports; i++) {
-		if (dispatch_one(d, msg, msg->exports[i].indication, src,
-		    rt) != 0)
-			rc = -1;
+		clock_gettime(CLOCK_REALTIME, &rec.time);
+		rec.seq = 0; /* not rendered: the spool assigns it */
+		rec.source = src;
+		rec.message_id = msg->id;
+		rec.inst = msg->exports[i].indication;
+		rec.filters = NULL;
+		rec.nfilters = 0;
+		router_route(d->router, &rec, rt);
+		rec.filters = rt->filters;
+		rec.nfilters = rt->nfilters;
+
+		sc->offs[i] = sc->out.len;
+		record_json_tail(&rec, &sc->out);
+		sc->ents[i].tail_len = sc->out.len - sc->offs[i];
+		sc->ents[i].routes = sc->names + nnames;
+		sc->ents[i].nroutes = rt->nsinks;
+		for (j = 0; j < rt->nsinks; j++)
+			sc->names[nnames++] = sink_name(d->sinks[rt->sinks[j]]);
+		if (rt->nsinks == 0)
+			unrouted++;
 	}
 	route_free(rt);
-	if (rc != 0) {
+	/* The buffer has stopped moving: point the entries into it. */
+	for (i = 0; i < msg->nexports; i++)
+		sc->ents[i].tail = sc->out.data + sc->offs[i];
+
+	if (spool_append(d->spool, sc->ents, msg->nexports, &first,
+	    &why) != 0) {
 		atomic_fetch_add(&d->refused, 1);
-		*cause = "a sink queue is full; retry later";
+		log_limited(&refuse_rl, LOG_WARNING, "refusing indications "
+		    "(503): %s", why != NULL ? why : "spool append failed");
+		free(why);
+		*cause = "the spool cannot be written; retry later";
 		return -1;
 	}
 	atomic_fetch_add(&d->indications, msg->nexports);
+	atomic_fetch_add(&d->unrouted, unrouted);
 	return 0;
 }
 

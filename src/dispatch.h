@@ -1,8 +1,9 @@
 /*
  * Intake of accepted export messages: called from request threads once a
- * body has parsed and passed the DSP0200 checks. It numbers each
- * indication, routes it through the filters, renders the record once and
- * queues it on every sink it is routed to.
+ * body has parsed and passed the DSP0200 checks. It routes each indication
+ * through the filters, renders its record once and appends the whole
+ * message to the spool in one all-or-nothing append (the spool assigns the
+ * sequence numbers); the sinks deliver from there.
  */
 #ifndef CL_DISPATCH_H
 #define CL_DISPATCH_H
@@ -15,21 +16,27 @@
 struct dispatch;
 struct router;
 struct sink;
+struct spool;
 
 struct dispatch_stats {
-	uint64_t indications;   /* accepted */
+	uint64_t indications;   /* accepted (in the spool) */
 	uint64_t unrouted;      /* accepted but matched no filter */
-	uint64_t refused;       /* refused with a transient error (503) */
+	uint64_t refused;       /* requests refused with a transient error (503) */
 };
 
-/* The sinks array must outlive the dispatch. first_seq: next sequence number. */
-struct dispatch *dispatch_new(struct router *, struct sink **sinks, size_t nsinks, uint64_t first_seq);
+/*
+ * The router, the spool and the sinks array (whose names the routes use)
+ * must outlive the dispatch.
+ */
+struct dispatch *dispatch_new(struct router *, struct spool *,
+    struct sink **sinks, size_t nsinks);
 void dispatch_free(struct dispatch *);
 /*
- * Accept every indication of `msg` (all exports have cim_error == 0).
- * Returns 0 when all were taken, -1 (with *cause, static string) when they
- * could not be taken now (the caller answers 503 so the sender retries).
- * Thread-safe.
+ * Accept every indication of `msg` (all exports have cim_error == 0): on
+ * return 0 they are all in the spool (written, and synced per the fsync
+ * setting), so the caller may answer 200. -1 (with *cause, static string)
+ * when the spool could not take them: none was kept and the caller answers
+ * 503 so the sender retries. Thread-safe.
  */
 int dispatch_accept(struct dispatch *, const struct cimxml_message *msg,
     const struct record_source *src, const char **cause);

@@ -440,10 +440,6 @@ record_format_time(const struct timespec *ts, char out[32])
 void
 record_json(const struct record *r, struct buf *b)
 {
-	const struct record_source *src = r->source;
-	char tbuf[32];
-	size_t i;
-
 	/* Most records fit; growing later is still fine. */
 	buf_reserve(b, 1024);
 
@@ -451,6 +447,18 @@ record_json(const struct record *r, struct buf *b)
 	put_u64(b, RECORD_VERSION);
 	PUTLIT(b, ",\"seq\":");
 	put_u64(b, r->seq);
+	record_json_tail(r, b);
+}
+
+/* Everything of the line after the seq (the spool writes the prefix). */
+void
+record_json_tail(const struct record *r, struct buf *b)
+{
+	const struct record_source *src = r->source;
+	char tbuf[32];
+	size_t i;
+
+	buf_reserve(b, 1024);
 	PUTLIT(b, ",\"time\":\"");
 	record_format_time(&r->time, tbuf);
 	put(b, tbuf, strlen(tbuf));

@@ -38,6 +38,12 @@ struct record {
 
 /* Append the record as one JSON object and a '\n' (a JSON Lines line). */
 void record_json(const struct record *, struct buf *out);
+/*
+ * Append the line as record_json does minus its `{"v":1,"seq":N` prefix:
+ * from `,"time":` to the final "}\n" (the spool writes the prefix once it
+ * has assigned the seq). record_json is that prefix followed by this.
+ */
+void record_json_tail(const struct record *, struct buf *out);
 /* Append `s` as a JSON string (quotes included): only '"', '\\' and control characters are escaped. */
 void record_json_string(struct buf *out, const char *s);
 /* Append a double in the shortest form that reads back to the same value; "NaN", "INF", "-INF" as JSON strings. */

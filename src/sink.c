@@ -1,42 +1,41 @@
 /*
  * sink.c: the sink registry and the delivery machinery every kind shares.
  *
- * Each sink owns a FIFO of rendered lines (a growable ring of sink_line
- * pointers under one mutex) and one writer thread. Request threads append
- * with sink_enqueue, which never waits for the output: past the byte limit
- * it refuses the line and the caller decides (the spool still has it). The
- * writer takes up to SINK_BATCH_LINES lines or SINK_BATCH_BYTES bytes at a
- * time, drops the lock, and hands them to the kind's deliver. A transient
- * failure is retried for the undelivered rest, after an exponential backoff
- * (100 ms doubling to 30 s, +-20% jitter) that a stop or a reopen request
- * cuts short; the failure is logged once per episode and the recovery once.
- * A fatal answer drops the batch's rest and counts it.
+ * Each sink has one writer thread reading the spool through the sink's
+ * reader (cursor named by the sink). It takes up to SINK_BATCH_RECORDS
+ * records at a time, skips those not routed to the sink, hands the rest to
+ * the kind's deliver as one batch and acks the batch's last seq (skipped
+ * records count as passed). A transient failure acks the delivered prefix,
+ * seeks the reader back to the first undelivered record and retries after
+ * an exponential backoff (100 ms doubling to 30 s, +-20% jitter) that a
+ * stop or a reopen request cuts short; the failure is logged once per
+ * episode and the recovery once. A fatal answer drops the batch's rest and
+ * counts it. Records the spool lost before the sink read them (retention,
+ * corruption) are counted as lost and logged once per episode.
  *
- * Lines stay counted in queued/queued_bytes until they are delivered or
- * dropped, so the byte limit bounds the memory a sink holds, in flight
- * included. The kind's open and close run in the owner's thread (before the
- * writer starts, after it has been joined); deliver and reopen run only in
- * the writer, so a kind needs no locking of its own.
+ * Request threads never touch a sink: they append to the spool, which wakes
+ * the readers. The kind's open and close run in the owner's thread (before
+ * the writer starts, after it has been joined); deliver and reopen run only
+ * in the writer, so a kind needs no locking of its own. The cursor is
+ * persisted by the spool at most every second while acks flow, when the
+ * writer goes idle, and at stop.
  */
 #include "autoconf.h"
-
 
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "log.h"
 #include "sink.h"
+#include "spool.h"
 #include "xmalloc.h"
 
-#define SINK_BATCH_LINES 1024
-#define SINK_BATCH_BYTES ((size_t)4 << 20)
-#define SINK_RING_MIN 256
-#define SINK_RING_SHRINK 65536
+#define SINK_BATCH_RECORDS 1024
+#define SINK_IDLE_MS 1000
 #define SINK_BACKOFF_MIN_MS 100
 #define SINK_BACKOFF_MAX_MS 30000
 
@@ -44,76 +43,40 @@ struct sink {
 	struct sink_conf conf;       /* deep copy of the strings */
 	const struct sink_ops *ops;
 	void *priv;
+	struct spool *spool;
+	struct spool_reader *reader; /* between start and stop */
 
 	pthread_mutex_t lock;
-	pthread_cond_t wake;         /* writer: work, stop or reopen */
-	pthread_cond_t idle;         /* sink_wait_idle */
+	pthread_cond_t wake;         /* backoff: stop or reopen */
+	pthread_cond_t idle;         /* sink_wait_idle: progress */
 	pthread_t thread;
 	bool started;
-	bool writer_waiting;         /* writer sleeps on wake for work */
-	bool busy;                   /* writer holds a batch */
 	bool reopen_req;
-	bool stopping;               /* no more lines accepted */
+	bool stopping;
 	bool stop_seen;              /* writer has retried once since stop */
 	bool closed;
 	struct timespec deadline;    /* CLOCK_MONOTONIC end of draining */
 
-	struct sink_line **ring;     /* cap is a power of two */
-	size_t cap;
-	size_t head;
-	size_t count;
-	size_t inflight;             /* taken by the writer, not yet settled */
-	size_t bytes;                /* queued + in flight */
-	size_t max_bytes;
-	size_t undelivered;          /* abandoned by the writer at stop */
-
-	uint64_t enqueued;
 	uint64_t delivered;
 	uint64_t dropped;
 	uint64_t failures;
+	uint64_t lost;
 	uint64_t last_seq;
+	uint64_t passed;             /* next seq to settle */
 
 	/* Writer-only state. */
 	bool failing;                /* in a failure episode */
 	unsigned fail_attempts;
 	struct timespec fail_since;
 	unsigned backoff_ms;
+	bool losing;                 /* in a loss episode */
+	uint64_t lost_from, lost_to, lost_episode;
 	uint64_t rng;
 };
 
 static const struct sink_ops *const sink_kinds[] = {
 	&sink_file_ops,
 };
-
-struct sink_line *
-sink_line_new(uint64_t seq, const char *data, size_t len)
-{
-	struct sink_line *l;
-
-	l = xmalloc(sizeof *l + len + 1);
-	l->seq = seq;
-	atomic_init(&l->refs, 1);
-	l->len = len;
-	memcpy(l->data, data, len);
-	l->data[len] = '\0';
-	return l;
-}
-
-struct sink_line *
-sink_line_ref(struct sink_line *l)
-{
-	atomic_fetch_add_explicit(&l->refs, 1, memory_order_relaxed);
-	return l;
-}
-
-void
-sink_line_unref(struct sink_line *l)
-{
-	if (l == NULL)
-		return;
-	if (atomic_fetch_sub_explicit(&l->refs, 1, memory_order_acq_rel) == 1)
-		free(l);
-}
 
 const struct sink_ops *
 sink_ops_find(const char *type)
@@ -200,9 +163,6 @@ sink_new_with_ops(const struct sink_conf *conf, const struct sink_ops *ops,
 	s->conf.path = strdup_or_null(conf->path);
 	s->conf.origin.file = strdup_or_null(conf->origin.file);
 	s->ops = ops;
-	s->max_bytes = SINK_MAX_BYTES;
-	s->cap = SINK_RING_MIN;
-	s->ring = xreallocarray(NULL, s->cap, sizeof *s->ring);
 	s->backoff_ms = SINK_BACKOFF_MIN_MS;
 	now_mono(&now);
 	s->rng = ((uint64_t)now.tv_nsec << 20) ^ (uint64_t)now.tv_sec ^
@@ -239,114 +199,14 @@ sink_new(const struct sink_conf *conf, char **cause)
 }
 
 void
-sink_set_max_bytes(struct sink *s, size_t max)
-{
-	pthread_mutex_lock(&s->lock);
-	s->max_bytes = max;
-	pthread_mutex_unlock(&s->lock);
-}
-
-/* Double the ring, unwrapping it. Lock held. */
-static void
-sink_ring_grow(struct sink *s)
-{
-	struct sink_line **r;
-	size_t i, ncap = s->cap * 2;
-
-	r = xreallocarray(NULL, ncap, sizeof *r);
-	for (i = 0; i < s->count; i++)
-		r[i] = s->ring[(s->head + i) & (s->cap - 1)];
-	free(s->ring);
-	s->ring = r;
-	s->cap = ncap;
-	s->head = 0;
-}
-
-int
-sink_enqueue(struct sink *s, struct sink_line *l)
-{
-	pthread_mutex_lock(&s->lock);
-	if (s->stopping || s->bytes > s->max_bytes ||
-	    l->len > s->max_bytes - s->bytes) {
-		pthread_mutex_unlock(&s->lock);
-		return -1;
-	}
-	if (s->count == s->cap)
-		sink_ring_grow(s);
-	s->ring[(s->head + s->count) & (s->cap - 1)] = sink_line_ref(l);
-	s->count++;
-	s->bytes += l->len;
-	s->enqueued++;
-	if (s->writer_waiting)
-		pthread_cond_signal(&s->wake);
-	pthread_mutex_unlock(&s->lock);
-	return 0;
-}
-
-void
 sink_reopen(struct sink *s)
 {
 	pthread_mutex_lock(&s->lock);
 	s->reopen_req = true;
 	pthread_cond_signal(&s->wake);
+	if (s->reader != NULL)
+		spool_reader_interrupt(s->reader);
 	pthread_mutex_unlock(&s->lock);
-}
-
-/* Take the next batch off the ring into `batch`. Lock held. */
-static size_t
-sink_take(struct sink *s, struct sink_line **batch)
-{
-	size_t n = 0, bytes = 0;
-	struct sink_line *l;
-
-	while (s->count > 0 && n < SINK_BATCH_LINES) {
-		l = s->ring[s->head];
-		if (n > 0 && bytes + l->len > SINK_BATCH_BYTES)
-			break;
-		batch[n++] = l;
-		bytes += l->len;
-		s->head = (s->head + 1) & (s->cap - 1);
-		s->count--;
-	}
-	s->inflight = n;
-	/* Give back what a burst made the ring grow to. */
-	if (s->count == 0 && s->cap > SINK_RING_SHRINK) {
-		free(s->ring);
-		s->cap = SINK_RING_MIN;
-		s->ring = xreallocarray(NULL, s->cap, sizeof *s->ring);
-	}
-	if (s->count == 0)
-		s->head = 0;
-	return n;
-}
-
-/*
- * Settle lines[0..n): delivered (or dropped when `drop`). Takes the lock;
- * the lines are released after it is dropped.
- */
-static void
-sink_settle(struct sink *s, struct sink_line *const *lines, size_t n,
-    bool drop, bool failed)
-{
-	size_t i, bytes = 0;
-
-	for (i = 0; i < n; i++)
-		bytes += lines[i]->len;
-	pthread_mutex_lock(&s->lock);
-	s->bytes -= bytes;
-	s->inflight -= n;
-	if (drop)
-		s->dropped += n;
-	else {
-		s->delivered += n;
-		if (n > 0)
-			s->last_seq = lines[n - 1]->seq;
-	}
-	if (failed)
-		s->failures++;
-	pthread_mutex_unlock(&s->lock);
-	for (i = 0; i < n; i++)
-		sink_line_unref(lines[i]);
 }
 
 /* Run the kind's reopen. Called with the lock held; drops it meanwhile. */
@@ -425,128 +285,268 @@ sink_backoff(struct sink *s)
 	return true;
 }
 
-/*
- * Deliver lines[0..n), retrying transient failures. Returns how many were
- * settled (delivered or dropped); fewer than n only when a stop's deadline
- * passed while retrying.
- */
-static size_t
-sink_deliver_batch(struct sink *s, struct sink_line *const *lines, size_t n)
+/* A failed attempt: count it, log the first of an episode. */
+static void
+sink_failed(struct sink *s, const char *cause)
 {
-	struct timespec now;
-	enum sink_result r;
-	size_t off = 0, done;
-	char *cause;
-
-	while (off < n) {
-		done = 0;
-		cause = NULL;
-		r = s->ops->deliver(s, lines + off, n - off, &done, &cause);
-		if (r == SINK_OK || done > n - off)
-			done = n - off;
-		sink_settle(s, lines + off, done, false, r != SINK_OK);
-		off += done;
-
-		if (r == SINK_OK) {
-			if (s->failing) {
-				now_mono(&now);
-				log_notice("sink %s recovered after %u failed "
-				    "attempts (%.1fs)", s->conf.name,
-				    s->fail_attempts, ts_diff(&now,
-				    &s->fail_since));
-				s->failing = false;
-				s->backoff_ms = SINK_BACKOFF_MIN_MS;
-			}
-			free(cause);
-			continue;
-		}
-		if (r == SINK_FATAL) {
-			log_warnx("sink %s: dropping %zu lines (seq %llu to "
-			    "%llu): %s", s->conf.name, n - off,
-			    (unsigned long long)lines[off]->seq,
-			    (unsigned long long)lines[n - 1]->seq,
-			    cause != NULL ? cause : "delivery failed");
-			free(cause);
-			sink_settle(s, lines + off, n - off, true, false);
-			off = n;
-			continue;
-		}
-
-		if (!s->failing) {
-			s->failing = true;
-			s->fail_attempts = 0;
-			now_mono(&s->fail_since);
-			log_warnx("sink %s: %s; retrying", s->conf.name,
-			    cause != NULL ? cause : "delivery failed");
-		} else
-			log_debug("sink %s: still failing: %s", s->conf.name,
-			    cause != NULL ? cause : "delivery failed");
-		s->fail_attempts++;
-		free(cause);
-		if (off == n)
-			break;
-		if (!sink_backoff(s))
-			break;
-	}
-	return off;
+	pthread_mutex_lock(&s->lock);
+	s->failures++;
+	pthread_mutex_unlock(&s->lock);
+	if (!s->failing) {
+		s->failing = true;
+		s->fail_attempts = 0;
+		now_mono(&s->fail_since);
+		log_warnx("sink %s: %s; retrying", s->conf.name,
+		    cause != NULL ? cause : "delivery failed");
+	} else
+		log_debug("sink %s: still failing: %s", s->conf.name,
+		    cause != NULL ? cause : "delivery failed");
+	s->fail_attempts++;
 }
 
-/* The writer thread: batches until stopped and drained (or out of time). */
+/* A delivery went through: end a failure episode. */
+static void
+sink_succeeded(struct sink *s)
+{
+	struct timespec now;
+
+	if (!s->failing)
+		return;
+	now_mono(&now);
+	log_notice("sink %s recovered after %u failed attempts (%.1fs)",
+	    s->conf.name, s->fail_attempts, ts_diff(&now, &s->fail_since));
+	s->failing = false;
+	s->backoff_ms = SINK_BACKOFF_MIN_MS;
+}
+
+static const char *
+gap_reason(enum spool_gap_reason r)
+{
+	return r == SPOOL_GAP_EXPIRED ? "removed by spool retention" :
+	    "unreadable in the spool";
+}
+
+/* Records the spool lost for us: count them, log once per episode. */
+static void
+sink_lost(struct sink *s, const struct spool_gap *gap)
+{
+	uint64_t n = gap->to - gap->from + 1;
+
+	pthread_mutex_lock(&s->lock);
+	s->lost += n;
+	if (gap->to + 1 > s->passed)
+		s->passed = gap->to + 1;
+	pthread_mutex_unlock(&s->lock);
+	if (!s->losing) {
+		s->losing = true;
+		s->lost_from = gap->from;
+		s->lost_episode = 0;
+		log_warnx("sink %s: lost records %llu to %llu (%s) before "
+		    "delivering them", s->conf.name,
+		    (unsigned long long)gap->from,
+		    (unsigned long long)gap->to, gap_reason(gap->reason));
+	} else
+		log_debug("sink %s: lost records %llu to %llu (%s)",
+		    s->conf.name, (unsigned long long)gap->from,
+		    (unsigned long long)gap->to, gap_reason(gap->reason));
+	s->lost_to = gap->to;
+	s->lost_episode += n;
+}
+
+/* Records were read again after a loss: close the episode with a total. */
+static void
+sink_loss_over(struct sink *s)
+{
+	if (!s->losing)
+		return;
+	s->losing = false;
+	log_notice("sink %s: %llu records lost in all (seq %llu to %llu); "
+	    "delivering again from %llu", s->conf.name,
+	    (unsigned long long)s->lost_episode,
+	    (unsigned long long)s->lost_from, (unsigned long long)s->lost_to,
+	    (unsigned long long)s->lost_to + 1);
+}
+
+/* Everything up to `seq` is settled: ack it and wake sink_wait_idle. */
+static void
+sink_pass(struct sink *s, uint64_t seq)
+{
+	spool_reader_ack(s->reader, seq);
+	pthread_mutex_lock(&s->lock);
+	if (seq + 1 > s->passed)
+		s->passed = seq + 1;
+	pthread_cond_broadcast(&s->idle);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Count lines[0..n) delivered (or dropped). */
+static void
+sink_settle(struct sink *s, const struct sink_line *lines, size_t n,
+    bool drop)
+{
+	if (n == 0)
+		return;
+	pthread_mutex_lock(&s->lock);
+	if (drop)
+		s->dropped += n;
+	else {
+		s->delivered += n;
+		s->last_seq = lines[n - 1].seq;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * Deliver the records of recs[0..n) routed to this sink (lines is room for
+ * n) and ack what was settled. On a transient failure the reader is moved
+ * back to the first undelivered record for the retry; returns false when
+ * a stop's deadline passed during the backoff.
+ */
+static bool
+sink_deliver(struct sink *s, const struct spool_record *recs, size_t n,
+    struct sink_line *lines)
+{
+	enum sink_result r;
+	size_t i, nl = 0, done = 0;
+	char *cause = NULL;
+	bool ok;
+
+	for (i = 0; i < n; i++) {
+		if (!spool_record_routed(&recs[i], s->conf.name))
+			continue;
+		lines[nl].seq = recs[i].seq;
+		lines[nl].data = recs[i].line;
+		lines[nl].len = recs[i].len;
+		nl++;
+	}
+	if (nl == 0) {
+		sink_pass(s, recs[n - 1].seq);
+		return true;
+	}
+
+	r = s->ops->deliver(s, lines, nl, &done, &cause);
+	if (r == SINK_OK || done > nl)
+		done = nl;
+	sink_settle(s, lines, done, false);
+	if (done == nl) {
+		/* All out, even if the kind complained (counted). */
+		if (r == SINK_OK)
+			sink_succeeded(s);
+		else
+			sink_failed(s, cause);
+		r = SINK_OK;
+	}
+	switch (r) {
+	case SINK_OK:
+		sink_pass(s, recs[n - 1].seq);
+		ok = true;
+		break;
+	case SINK_FATAL:
+		sink_succeeded(s);
+		log_warnx("sink %s: dropping %zu records (seq %llu to %llu): "
+		    "%s", s->conf.name, nl - done,
+		    (unsigned long long)lines[done].seq,
+		    (unsigned long long)lines[nl - 1].seq,
+		    cause != NULL ? cause : "delivery failed");
+		sink_settle(s, lines + done, nl - done, true);
+		sink_pass(s, recs[n - 1].seq);
+		ok = true;
+		break;
+	default:
+		if (lines[done].seq > 1)
+			sink_pass(s, lines[done].seq - 1);
+		spool_reader_seek(s->reader, lines[done].seq);
+		sink_failed(s, cause);
+		ok = sink_backoff(s);
+		break;
+	}
+	free(cause);
+	return ok;
+}
+
+/* The writer thread: reads and delivers until stopped and drained. */
 static void *
 sink_writer(void *arg)
 {
 	struct sink *s = arg;
-	struct sink_line **batch;
-	size_t n, settled, i;
+	struct spool_record *recs;
+	struct spool_reader_stats rs;
+	struct sink_line *lines;
+	struct spool_gap gap;
+	char *cause;
+	bool stopping;
+	int n, error, empty = 0;
 
-	batch = xreallocarray(NULL, SINK_BATCH_LINES, sizeof *batch);
-	pthread_mutex_lock(&s->lock);
+	recs = xreallocarray(NULL, SINK_BATCH_RECORDS, sizeof *recs);
+	lines = xreallocarray(NULL, SINK_BATCH_RECORDS, sizeof *lines);
 	for (;;) {
-		if (s->reopen_req) {
+		pthread_mutex_lock(&s->lock);
+		if (s->reopen_req)
 			sink_do_reopen(s);
-			continue;
-		}
-		if (s->stopping && (s->count == 0 || sink_past_deadline(s)))
+		if (sink_past_deadline(s)) {
+			pthread_mutex_unlock(&s->lock);
 			break;
-		if (s->count == 0) {
-			pthread_cond_broadcast(&s->idle);
-			s->writer_waiting = true;
-			pthread_cond_wait(&s->wake, &s->lock);
-			s->writer_waiting = false;
-			continue;
 		}
-		n = sink_take(s, batch);
-		s->busy = true;
+		stopping = s->stopping;
 		pthread_mutex_unlock(&s->lock);
 
-		settled = sink_deliver_batch(s, batch, n);
-
-		pthread_mutex_lock(&s->lock);
-		if (settled < n) {
-			/* Out of time: the rest stays undelivered. */
-			for (i = settled; i < n; i++)
-				s->bytes -= batch[i]->len;
-			s->inflight = 0;
-			s->undelivered += n - settled;
-			pthread_mutex_unlock(&s->lock);
-			for (i = settled; i < n; i++)
-				sink_line_unref(batch[i]);
-			pthread_mutex_lock(&s->lock);
+		n = spool_reader_read(s->reader, recs, SINK_BATCH_RECORDS,
+		    stopping ? 0 : SINK_IDLE_MS, &gap);
+		error = errno;
+		if (gap.reason != SPOOL_GAP_NONE)
+			sink_lost(s, &gap);
+		if (n == -1) {
+			xasprintf(&cause, "cannot read the spool: %s",
+			    strerror(error));
+			sink_failed(s, cause);
+			free(cause);
+			if (!sink_backoff(s))
+				break;
+			continue;
 		}
-		s->busy = false;
+		if (n > 0) {
+			empty = 0;
+			sink_loss_over(s);
+			if (!sink_deliver(s, recs, (size_t)n, lines))
+				break;
+			continue;
+		}
+		if (gap.reason != SPOOL_GAP_NONE)
+			continue;
+
+		/* Caught up (or woken): persist the cursor while idle. */
+		if (spool_reader_flush(s->reader) == -1)
+			log_warn("sink %s: cannot persist its cursor",
+			    s->conf.name);
+		spool_reader_get_stats(s->reader, &rs);
+		pthread_mutex_lock(&s->lock);
+		if (rs.position > s->passed)
+			s->passed = rs.position;
+		pthread_cond_broadcast(&s->idle);
+		pthread_mutex_unlock(&s->lock);
+		/* A stale interrupt can end one read early: drained at two. */
+		if (stopping && ++empty >= 2)
+			break;
 	}
-	s->busy = false;
-	pthread_cond_broadcast(&s->idle);
-	pthread_mutex_unlock(&s->lock);
-	free(batch);
+	free(recs);
+	free(lines);
 	return NULL;
 }
 
-void
-sink_start(struct sink *s)
+int
+sink_start(struct sink *s, struct spool *sp, char **cause)
 {
+	struct spool_reader_stats rs;
 	sigset_t all, old;
 	int error;
+
+	s->reader = spool_reader_open(sp, s->conf.name, SPOOL_START_OLDEST,
+	    cause);
+	if (s->reader == NULL)
+		return -1;
+	s->spool = sp;
+	spool_reader_get_stats(s->reader, &rs);
+	s->passed = rs.position;
 
 	/* The writer takes no asynchronous signals: the daemon waits for them
 	 * in its own thread. */
@@ -564,9 +564,10 @@ sink_start(struct sink *s)
 	pthread_mutex_lock(&s->lock);
 	s->started = true;
 	pthread_mutex_unlock(&s->lock);
+	return 0;
 }
 
-/* Stop accepting and set (or bring forward) the drain deadline. */
+/* Set (or bring forward) the drain deadline and wake the writer. */
 static void
 sink_stop_request(struct sink *s, unsigned timeout_sec)
 {
@@ -579,6 +580,8 @@ sink_stop_request(struct sink *s, unsigned timeout_sec)
 		s->deadline = deadline;
 	s->stopping = true;
 	pthread_cond_broadcast(&s->wake);
+	if (s->reader != NULL)
+		spool_reader_interrupt(s->reader);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -589,31 +592,28 @@ sink_stop_begin(struct sink *s, unsigned timeout_sec)
 		sink_stop_request(s, timeout_sec);
 }
 
-size_t
+uint64_t
 sink_stop(struct sink *s, unsigned timeout_sec)
 {
-	struct sink_line *l;
-	size_t left;
+	struct spool_stats ss;
+	uint64_t left = 0;
 
 	if (s->closed)
 		return 0;
 	sink_stop_request(s, timeout_sec);
 
-	if (s->started)
+	if (s->started) {
 		pthread_join(s->thread, NULL);
-
-	/* The writer is gone: nothing else touches the queue but waiters. */
-	pthread_mutex_lock(&s->lock);
-	left = s->undelivered + s->count;
-	while (s->count > 0) {
-		l = s->ring[s->head];
-		s->head = (s->head + 1) & (s->cap - 1);
-		s->count--;
-		s->bytes -= l->len;
-		sink_line_unref(l);
+		if (spool_reader_flush(s->reader) == -1)
+			log_warn("sink %s: cannot persist its cursor",
+			    s->conf.name);
+		spool_get_stats(s->spool, &ss);
+		if (ss.next_seq > s->passed)
+			left = ss.next_seq - s->passed;
+		spool_reader_close(s->reader);
 	}
-	s->head = 0;
-	s->undelivered = 0;
+	pthread_mutex_lock(&s->lock);
+	s->reader = NULL;
 	s->started = false;
 	s->closed = true;
 	pthread_cond_broadcast(&s->idle);
@@ -631,7 +631,6 @@ sink_free(struct sink *s)
 		return;
 	if (!s->closed)
 		sink_stop(s, 0);
-	free(s->ring);
 	pthread_cond_destroy(&s->wake);
 	pthread_cond_destroy(&s->idle);
 	pthread_mutex_destroy(&s->lock);
@@ -655,13 +654,12 @@ void
 sink_get_stats(struct sink *s, struct sink_stats *st)
 {
 	pthread_mutex_lock(&s->lock);
-	st->enqueued = s->enqueued;
 	st->delivered = s->delivered;
 	st->dropped = s->dropped;
 	st->failures = s->failures;
-	st->queued = s->count + s->inflight;
-	st->queued_bytes = s->bytes;
+	st->lost = s->lost;
 	st->last_seq = s->last_seq;
+	st->position = s->passed;
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -677,6 +675,20 @@ sink_set_priv(struct sink *s, void *priv)
 	s->priv = priv;
 }
 
+/* Is everything in the spool passed and nothing in hand? Lock held. */
+static bool
+sink_is_idle(struct sink *s)
+{
+	struct spool_stats ss;
+
+	if (s->closed || !s->started)
+		return true;
+	if (s->reopen_req)
+		return false;
+	spool_get_stats(s->spool, &ss);
+	return s->passed >= ss.next_seq;
+}
+
 bool
 sink_wait_idle(struct sink *s, unsigned timeout_ms)
 {
@@ -686,15 +698,12 @@ sink_wait_idle(struct sink *s, unsigned timeout_ms)
 	now_mono(&until);
 	ts_add_ms(&until, timeout_ms);
 	pthread_mutex_lock(&s->lock);
-	for (;;) {
-		idle = s->closed || (s->count == 0 && !s->busy &&
-		    !(s->reopen_req && s->started));
-		if (idle || pthread_cond_timedwait(&s->idle, &s->lock,
-		    &until) == ETIMEDOUT)
+	while (!(idle = sink_is_idle(s)))
+		if (pthread_cond_timedwait(&s->idle, &s->lock, &until) ==
+		    ETIMEDOUT) {
+			idle = sink_is_idle(s);
 			break;
-	}
-	idle = s->closed || (s->count == 0 && !s->busy &&
-	    !(s->reopen_req && s->started));
+		}
 	pthread_mutex_unlock(&s->lock);
 	return idle;
 }

@@ -1,10 +1,12 @@
 /*
- * Sinks: where records go. Each configured sink has its own queue and
- * writer thread, so a slow or failing sink never stalls reception or the
- * other sinks. A sink kind (sink_<kind>.c) exports one const struct
- * sink_ops; sink.c holds the registry and the shared delivery logic:
- * batching, retry with capped exponential backoff and jitter, reopen,
- * draining on stop, statistics.
+ * Sinks: where records go. Each configured sink reads the spool through its
+ * own reader (a persistent cursor named by the sink) in its own writer
+ * thread, so a slow or failing sink never stalls reception or the other
+ * sinks, and what it has not delivered survives restarts. A sink kind
+ * (sink_<kind>.c) exports one const struct sink_ops; sink.c holds the
+ * registry and the shared delivery logic: skipping records routed
+ * elsewhere, batching, retry with capped exponential backoff and jitter,
+ * reopen, gaps, draining on stop, statistics.
  */
 #ifndef CL_SINK_H
 #define CL_SINK_H
@@ -15,20 +17,18 @@
 
 #include "config.h"
 
+struct spool;
+
 /*
- * One rendered record, shared by every sink it is routed to: immutable
- * after creation, reference-counted (atomically), freed at zero.
+ * One record to deliver: its seq and its JSON line (ending '\n', not
+ * NUL-terminated), valid only during the deliver call. A record cut short
+ * by a failed write comes back with the same seq on the retry.
  */
 struct sink_line {
 	uint64_t seq;
-	_Atomic unsigned refs;       /* use sink_line_ref/unref */
+	const char *data;
 	size_t len;                  /* bytes in data, including the final '\n' */
-	char data[];                 /* NUL-terminated (not counted in len) */
 };
-
-struct sink_line *sink_line_new(uint64_t seq, const char *data, size_t len); /* refs = 1 */
-struct sink_line *sink_line_ref(struct sink_line *);
-void sink_line_unref(struct sink_line *);
 
 enum sink_result {
 	SINK_OK,       /* everything handed over */
@@ -46,7 +46,7 @@ struct sink_ops {
 	 * Deliver lines[0..n). On return *done says how many were delivered
 	 * (all of them for SINK_OK); *cause (malloc'd) may explain a failure.
 	 */
-	enum sink_result (*deliver)(struct sink *, struct sink_line *const *lines,
+	enum sink_result (*deliver)(struct sink *, const struct sink_line *lines,
 	    size_t n, size_t *done, char **cause);
 	/* Reopen output (logrotate). Called from the writer thread. */
 	int (*reopen)(struct sink *, char **cause);
@@ -54,13 +54,12 @@ struct sink_ops {
 };
 
 struct sink_stats {
-	uint64_t enqueued;      /* lines accepted into the queue */
-	uint64_t delivered;     /* lines delivered */
-	uint64_t dropped;       /* lines dropped after SINK_FATAL */
+	uint64_t delivered;     /* records delivered since start */
+	uint64_t dropped;       /* records dropped after SINK_FATAL */
 	uint64_t failures;      /* failed delivery attempts */
-	uint64_t queued;        /* lines waiting now */
-	uint64_t queued_bytes;
+	uint64_t lost;          /* records lost to retention or corruption */
 	uint64_t last_seq;      /* last delivered sequence number */
+	uint64_t position;      /* next seq to pass: all below are settled */
 };
 
 /* Look up a kind's ops by type name; NULL if not built in. */
@@ -74,28 +73,26 @@ struct sink *sink_new(const struct sink_conf *conf, char **cause);
 /* The same with explicit ops (tests, kinds not in the registry). */
 struct sink *sink_new_with_ops(const struct sink_conf *conf,
     const struct sink_ops *ops, char **cause);
-/* Change the queue's byte limit (default SINK_MAX_BYTES). */
-void sink_set_max_bytes(struct sink *, size_t);
-#define SINK_MAX_BYTES ((size_t)256 << 20)
-/* Start the writer thread. */
-void sink_start(struct sink *);
 /*
- * Queue a line (takes a new reference). Never blocks on the sink's output;
- * returns -1 (nothing queued) when the queue is over its byte limit.
+ * Open the sink's spool reader (its cursor, named by the sink; without one
+ * it starts at the oldest record the spool holds) and start the writer
+ * thread. -1 with *cause on failure.
  */
-int sink_enqueue(struct sink *, struct sink_line *);
+int sink_start(struct sink *, struct spool *, char **cause);
 /* Ask the writer to reopen its output before its next delivery. */
 void sink_reopen(struct sink *);
 /*
- * Deliver what is queued (waiting at most timeout_sec), stop the writer
- * and close. Returns the number of lines left undelivered.
+ * Deliver what the spool holds for the sink (waiting at most timeout_sec),
+ * stop the writer, persist the cursor and close. Returns the number of
+ * spool records the sink had not passed (delivered or skipped as routed
+ * elsewhere); they are delivered after the next start.
  */
-size_t sink_stop(struct sink *, unsigned timeout_sec);
+uint64_t sink_stop(struct sink *, unsigned timeout_sec);
 /*
- * Stop accepting and start draining with a deadline, without waiting: call
- * it on every sink, then sink_stop on each, so that they drain in parallel
- * and a failing sink does not eat the others' time. sink_stop keeps the
- * earlier of the two deadlines.
+ * Start draining with a deadline, without waiting: call it on every sink,
+ * then sink_stop on each, so that they drain in parallel and a failing sink
+ * does not eat the others' time. sink_stop keeps the earlier of the two
+ * deadlines.
  */
 void sink_stop_begin(struct sink *, unsigned timeout_sec);
 /* Free a sink (stopping it first, without waiting, if it was not). */
@@ -107,7 +104,11 @@ void sink_get_stats(struct sink *, struct sink_stats *);
 /* Per-kind private state. */
 void *sink_priv(const struct sink *);
 void sink_set_priv(struct sink *, void *);
-/* Wait until the queue is empty and nothing is being delivered (tests); false on timeout. */
+/*
+ * Wait until the sink has passed every record in the spool and is not
+ * delivering (tests); true at once for a sink not started. False on
+ * timeout.
+ */
 bool sink_wait_idle(struct sink *, unsigned timeout_ms);
 
 /* sink_file.c */

@@ -6,7 +6,8 @@
  * logrotate (copytruncate) keep whole lines at the end. A file we create
  * gets exactly the configured mode, whatever the umask. A batch goes out
  * with writev; a short write (disk full, file size limit) leaves the rest
- * of a line pending, and the next delivery finishes that line before
+ * of a line pending, and the next delivery finishes that line (known by
+ * its seq: the retry comes back from the spool with the same seq) before
  * anything else, so the file never holds half a line followed by another.
  * Reopen (SIGUSR1 after logrotate renamed the file) opens the path anew
  * and only then closes the old descriptor, so a failed reopen keeps
@@ -35,8 +36,8 @@
 
 struct file_sink {
 	int fd;
-	/* A line cut short by the last write: its identity and bytes out. */
-	const struct sink_line *partial;
+	/* A line cut short by the last write: its seq and bytes out. */
+	bool partial;
 	uint64_t partial_seq;
 	size_t partial_off;
 };
@@ -106,7 +107,7 @@ file_open(struct sink *s, char **cause)
 
 /* Write lines[0..n) completely, or stop at the first error. */
 static enum sink_result
-file_deliver(struct sink *s, struct sink_line *const *lines, size_t n,
+file_deliver(struct sink *s, const struct sink_line *lines, size_t n,
     size_t *done, char **cause)
 {
 	struct file_sink *fs = sink_priv(s);
@@ -115,16 +116,15 @@ file_deliver(struct sink *s, struct sink_line *const *lines, size_t n,
 	ssize_t r;
 
 	/* Finish the line a short write left, if it comes first again. */
-	if (n > 0 && fs->partial == lines[0] &&
-	    fs->partial_seq == lines[0]->seq)
+	if (n > 0 && fs->partial && fs->partial_seq == lines[0].seq)
 		skip = fs->partial_off;
-	fs->partial = NULL;
+	fs->partial = false;
 
 	while (i < n) {
 		for (cnt = 0, k = i; k < n && cnt < FILE_IOV; k++, cnt++) {
-			iov[cnt].iov_base = (char *)lines[k]->data +
+			iov[cnt].iov_base = (char *)lines[k].data +
 			    (k == i ? skip : 0);
-			iov[cnt].iov_len = lines[k]->len - (k == i ? skip : 0);
+			iov[cnt].iov_len = lines[k].len - (k == i ? skip : 0);
 		}
 		r = writev(fs->fd, iov, (int)cnt);
 		if (r == -1 && errno == EINTR)
@@ -136,7 +136,7 @@ file_deliver(struct sink *s, struct sink_line *const *lines, size_t n,
 		}
 		/* Advance over what went out, whole lines first. */
 		while (i < n) {
-			rem = lines[i]->len - skip;
+			rem = lines[i].len - skip;
 			if ((size_t)r < rem) {
 				skip += (size_t)r;
 				break;
@@ -150,8 +150,8 @@ file_deliver(struct sink *s, struct sink_line *const *lines, size_t n,
 	if (i == n)
 		return SINK_OK;
 	if (skip > 0) {
-		fs->partial = lines[i];
-		fs->partial_seq = lines[i]->seq;
+		fs->partial = true;
+		fs->partial_seq = lines[i].seq;
 		fs->partial_off = skip;
 	}
 	return SINK_RETRY;
@@ -168,7 +168,7 @@ file_reopen(struct sink *s, char **cause)
 	close(fs->fd);
 	fs->fd = fd;
 	/* A line cut short stays cut in the old file; write it whole. */
-	fs->partial = NULL;
+	fs->partial = false;
 	return 0;
 }
 

@@ -179,6 +179,10 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cf->listener.max_embedding_depth, 8);
 	ck_assert_int_eq(cf->daemon.log_level, LOG_INFO);
 	ck_assert_uint_eq(cf->daemon.shutdown_timeout, 10);
+	ck_assert_str_eq(cf->daemon.spool_dir, LOCALSTATEDIR "/lib/cimlisten");
+	ck_assert_uint_eq(cf->daemon.spool_max_size, 1024ULL * 1024 * 1024);
+	ck_assert_uint_eq(cf->daemon.spool_max_age, 7 * 86400);
+	ck_assert_int_eq(cf->daemon.fsync, 0);
 	ck_assert_uint_eq(cf->nsinks, 0);
 	ck_assert_uint_eq(cf->nfilters, 0);
 	ck_assert_uint_eq(cf->nfiles, 1);
@@ -213,6 +217,12 @@ START_TEST(test_full)
 	ck_assert_uint_eq(cf->listener.max_embedding_depth, 4);
 	ck_assert_int_eq(cf->daemon.log_level, LOG_DEBUG);
 	ck_assert_uint_eq(cf->daemon.shutdown_timeout, 60);
+	xasprintf(&want, "%s/tests/data/config/spool", realsrc);
+	ck_assert_str_eq(cf->daemon.spool_dir, want);
+	free(want);
+	ck_assert_uint_eq(cf->daemon.spool_max_size, 64 * 1024 * 1024);
+	ck_assert_uint_eq(cf->daemon.spool_max_age, 86400);
+	ck_assert_int_eq(cf->daemon.fsync, 1); /* batch */
 
 	ck_assert_uint_eq(cf->nsinks, 2);
 	s = &cf->sinks[0];
@@ -221,7 +231,7 @@ START_TEST(test_full)
 	ck_assert_str_eq(s->path, "/var/log/cimlisten/alerts.jsonl");
 	ck_assert_int_eq(s->format, SINK_FORMAT_JSON);
 	ck_assert_uint_eq(s->mode, 0600);
-	ck_assert_uint_eq(s->origin.line, 19);
+	ck_assert_uint_eq(s->origin.line, 23);
 	ck_assert(strstr(s->origin.file, "full.conf") != NULL);
 	s = config_find_sink(cf, "rest");
 	ck_assert_ptr_eq(s, &cf->sinks[1]);
@@ -277,6 +287,12 @@ START_TEST(test_shipped)
 	ck_assert_int_eq(cf->daemon.log_level, def->daemon.log_level);
 	ck_assert_uint_eq(
 	    cf->daemon.shutdown_timeout, def->daemon.shutdown_timeout);
+	/* Written for packages (LOCALSTATEDIR=/var), whatever the prefix. */
+	ck_assert_str_eq(cf->daemon.spool_dir, "/var/lib/cimlisten");
+	ck_assert_uint_eq(
+	    cf->daemon.spool_max_size, def->daemon.spool_max_size);
+	ck_assert_uint_eq(cf->daemon.spool_max_age, def->daemon.spool_max_age);
+	ck_assert_int_eq(cf->daemon.fsync, def->daemon.fsync);
 	ck_assert_uint_eq(cf->nsinks, 1);
 	ck_assert_str_eq(cf->sinks[0].name, "all");
 	ck_assert_str_eq(cf->sinks[0].type, "file");
@@ -308,6 +324,9 @@ START_TEST(test_dev)
 	ck_assert_uint_eq(cf->nsinks, 1);
 	xasprintf(&want, "%s/run/indications.jsonl", realsrc);
 	ck_assert_str_eq(cf->sinks[0].path, want);
+	free(want);
+	xasprintf(&want, "%s/run/spool", realsrc);
+	ck_assert_str_eq(cf->daemon.spool_dir, want);
 	free(want);
 	ck_assert_uint_eq(cf->nfilters, 1);
 	ck_assert_ptr_null(cf->filters[0].where);
@@ -1252,7 +1271,7 @@ START_TEST(test_unimplemented)
 	    "keyfile=\ntrustfile =\nusers_file =\nallow =\n"
 	    "allowed_clients =\ntls_priorities =\n"
 	    "allow_basic_over_http = no\n"
-	    "[daemon]\nfsync = none\ncontrol_socket =\ncontrol_group =\n"
+	    "[daemon]\ncontrol_socket =\ncontrol_group =\n"
 	    "user =\ngroup =\npid_file =\nreject_dir =\n"
 	    "[sink s]\ntype = file\npath = /x\nrotate_size = 0\ntemplate =\n"
 	    "severity =\n[filter f]\nsinks = s\nwhere =\n");
@@ -1270,16 +1289,19 @@ START_TEST(test_unimplemented)
 	    "main.conf:6: key 'allow_basic_over_http' is not supported by "
 	    "this build yet\n"
 	    "main.conf:7: duplicate key 'auth' (first set at line 2)\n");
-	load_fail("[daemon]\nspool_dir = /var/lib/cimlisten\n"
-		  "spool_max_size = 1G\nspool_max_age = 7d\nfsync = always\n"
+	/* The spool keys are implemented: any valid value is taken. */
+	cf = load_ok("[daemon]\nspool_dir = /var/lib/cimlisten\n"
+		     "spool_max_size = 1G\nspool_max_age = 7d\n"
+		     "fsync = always\n");
+	ck_assert_int_eq(cf->daemon.fsync, 2);
+	config_free(cf);
+	load_fail("[daemon]\nspool_max_size = 1M\nfsync = sometimes\n"
 		  "user = cimlisten\n",
-	    "main.conf:2: key 'spool_dir' is not supported by this build yet\n"
-	    "main.conf:3: key 'spool_max_size' is not supported by this build "
-	    "yet\n"
-	    "main.conf:4: key 'spool_max_age' is not supported by this build "
-	    "yet\n"
-	    "main.conf:5: key 'fsync' is not supported by this build yet\n"
-	    "main.conf:6: key 'user' is not supported by this build yet\n");
+	    "main.conf:2:18: value 1M for key 'spool_max_size' out of range "
+	    "(16M..1024G)\n"
+	    "main.conf:3:9: invalid value 'sometimes' for key 'fsync' "
+	    "(expected none, batch or always)\n"
+	    "main.conf:4: key 'user' is not supported by this build yet\n");
 	load_fail(
 	    "[sink s]\ntype = syslog\nfacility = local3\n"
 	    "[sink j]\ntype = journal\n[sink f]\ntype = file\npath = /f\n"

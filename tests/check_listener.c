@@ -1039,6 +1039,11 @@ START_TEST(t_signals)
 	ck_assert_int_gt(asprintf(&rotated, "%s.1", d->out), 0);
 	ck_assert_int_eq(rename(d->out, rotated), 0);
 	kill(d->pid, SIGUSR1);
+	/* The signal is asynchronous: post once the sink has reopened. */
+	for (n = 0; n < 1000 && !tu_daemon_log_has(d, "sink out: reopened");
+	    n++)
+		usleep(10000);
+	ck_assert(tu_daemon_log_has(d, "sink out: reopened"));
 	r = tu_post(d->port, alert, len);
 	ck_assert_int_eq(r->status, 200);
 	tu_response_free(r);

@@ -798,6 +798,30 @@ START_TEST(test_deep_nesting)
 }
 END_TEST
 
+START_TEST(test_tail)
+{
+	struct arena *a = arena_new();
+	struct cim_instance *in = mk_inst(a, "C", 1);
+	struct buf full = BUF_INIT, tail = BUF_INIT;
+	struct record r;
+
+	add_str(a, in, "S", CIM_STRING, "x");
+	mk_record(&r, in);
+	r.seq = 4711;
+	record_json(&r, &full);
+	buf_adds(&tail, "{\"v\":1,\"seq\":4711");
+	record_json_tail(&r, &tail);
+	ck_assert_str_eq(tail.data, full.data);
+	buf_reset(&tail);
+	record_json_tail(&r, &tail);
+	ck_assert(strncmp(tail.data, ",\"time\":\"", 9) == 0);
+	ck_assert(tail.data[tail.len - 1] == '\n');
+	buf_free(&full);
+	buf_free(&tail);
+	arena_free(a);
+}
+END_TEST
+
 START_TEST(test_appends)
 {
 	struct arena *a = arena_new();
@@ -960,6 +984,7 @@ record_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("helpers");
+	tcase_add_test(tc, test_tail);
 	tcase_add_test(tc, test_format_time);
 	tcase_add_test(tc, test_source_addr);
 	tcase_add_test(tc, test_decode_path);

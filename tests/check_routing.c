@@ -35,6 +35,7 @@ static const char conf_fmt[] =
     "bind = 127.0.0.1\n"
     "[daemon]\n"
     "log_level = debug\n"
+    "spool_dir = %2$s/spool\n"
     "[sink alerts]\n"
     "type = file\n"
     "path = %2$s/alerts.jsonl\n"

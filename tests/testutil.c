@@ -195,6 +195,7 @@ spawn(struct tu_daemon *d)
 	const char *bin = getenv("CIMLISTEND");
 	long deadline;
 	int status, fd;
+	size_t i;
 	pid_t pid;
 
 	if (bin == NULL)
@@ -207,10 +208,13 @@ spawn(struct tu_daemon *d)
 			dup2(fd, STDERR_FILENO);
 			dup2(fd, STDOUT_FILENO);
 		}
+		for (i = 0; d->env != NULL && d->env[i] != NULL; i++)
+			putenv(d->env[i]);
 		execl(bin, "cimlistend", "-f", "-c", d->conf, (char *)NULL);
 		_exit(127);
 	}
 	d->pid = pid;
+	d->exited = false;
 	deadline = now_ms() + 20000;
 	while (now_ms() < deadline) {
 		if (waitpid(pid, &status, WNOHANG) == pid)
@@ -227,12 +231,28 @@ spawn(struct tu_daemon *d)
 struct tu_daemon *
 tu_daemon_start(const char *listener_extra, const char *extra)
 {
+	return tu_daemon_start_env(listener_extra, extra, NULL);
+}
+
+struct tu_daemon *
+tu_daemon_start_env(const char *listener_extra, const char *extra,
+    const char *const *env)
+{
 	struct tu_daemon *d;
 	char *conf, *log;
+	size_t n;
 	int attempt;
 
 	d = calloc(1, sizeof *d);
 	ck_assert_ptr_nonnull(d);
+	for (n = 0; env != NULL && env[n] != NULL; n++)
+		;
+	if (n > 0) {
+		d->env = calloc(n + 1, sizeof *d->env);
+		ck_assert_ptr_nonnull(d->env);
+		while (n-- > 0)
+			ck_assert_ptr_nonnull(d->env[n] = strdup(env[n]));
+	}
 	d->dir = tu_tmpdir();
 	ck_assert_int_gt(asprintf(&d->conf, "%s/cimlistend.conf", d->dir), 0);
 	ck_assert_int_gt(asprintf(&d->out, "%s/out.jsonl", d->dir), 0);
@@ -242,13 +262,13 @@ tu_daemon_start(const char *listener_extra, const char *extra)
 		d->port = tu_free_port();
 		ck_assert_int_gt(asprintf(&conf,
 		    "[listener]\nhttp_port = %u\n%s%s\n"
-		    "[daemon]\nlog_level = debug\n"
+		    "[daemon]\nlog_level = debug\nspool_dir = %s/spool\n"
 		    "[sink out]\ntype = file\npath = %s\n"
 		    "[filter all]\nsinks = out\n%s\n",
 		    d->port,
 		    listener_extra && strstr(listener_extra, "bind") ? "" :
 		    "bind = 127.0.0.1\n",
-		    listener_extra ? listener_extra : "", d->out,
+		    listener_extra ? listener_extra : "", d->dir, d->out,
 		    extra ? extra : ""), 0);
 		tu_write_file(d->conf, conf, strlen(conf));
 		free(conf);
@@ -344,6 +364,18 @@ tu_cimlistend_run(const char *const *args, char **output, unsigned timeout_ms)
 	return rc;
 }
 
+void
+tu_daemon_restart(struct tu_daemon *d)
+{
+	char *log;
+
+	ck_assert_msg(d->exited, "tu_daemon_restart: daemon still running");
+	if (spawn(d) != NULL)
+		return;
+	log = tu_read_file(d->errlog, NULL);
+	ck_abort_msg("cimlistend did not restart: %s", log ? log : "(no log)");
+}
+
 bool
 tu_daemon_log_has(const struct tu_daemon *d, const char *needle)
 {
@@ -377,6 +409,7 @@ int
 tu_daemon_stop(struct tu_daemon *d)
 {
 	int status, rc;
+	size_t i;
 	char *log;
 
 	if (!d->exited)
@@ -400,6 +433,9 @@ tu_daemon_stop(struct tu_daemon *d)
 	free(d->conf);
 	free(d->out);
 	free(d->errlog);
+	for (i = 0; d->env != NULL && d->env[i] != NULL; i++)
+		free(d->env[i]);
+	free(d->env);
 	free(d);
 	return rc;
 }

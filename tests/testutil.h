@@ -40,6 +40,7 @@ struct tu_daemon {
 	char *errlog;    /* the daemon's stderr */
 	bool exited;     /* reaped by tu_daemon_wait */
 	int status;      /* exit status once exited, -1 if killed by a signal */
+	char **env;      /* NAME=value added to its environment, or NULL */
 };
 
 /*
@@ -52,10 +53,24 @@ struct tu_daemon {
  */
 struct tu_daemon *tu_daemon_start(const char *listener_extra, const char *extra);
 /*
+ * The same with `env` (NULL-terminated "NAME=value" strings, may be NULL)
+ * added to the daemon's environment, for this start and every restart.
+ * The config sets spool_dir to dir/spool.
+ */
+struct tu_daemon *tu_daemon_start_env(const char *listener_extra,
+    const char *extra, const char *const *env);
+/*
+ * Start the daemon again on the same config, port, spool and environment
+ * once it has exited (tu_daemon_wait returned true); aborts the test if it
+ * does not come up.
+ */
+void tu_daemon_restart(struct tu_daemon *d);
+/*
  * Start cimlistend -f on a config entirely of the caller's: `conf_fmt` is a
  * printf format given the port and the daemon's temp dir, which it must
  * both use, as %1$u and %2$s ("http_port = %1$u", "path = %2$s/a.jsonl"),
- * and it must bind 127.0.0.1. Retries ports and aborts as tu_daemon_start
+ * and it must bind 127.0.0.1 and set spool_dir inside the temp dir
+ * ("spool_dir = %2$s/spool"). Retries ports and aborts as tu_daemon_start
  * does; d->out is NULL.
  */
 struct tu_daemon *tu_daemon_start_conf(const char *conf_fmt);
