@@ -29,6 +29,8 @@
 #include "http.h"
 #include "log.h"
 #include "router.h"
+#include "arena.h"
+#include "seqtrack.h"
 #include "sink.h"
 #include "spool.h"
 #include "xmalloc.h"
@@ -39,6 +41,7 @@
 struct state {
 	struct config *conf;
 	struct spool *spool;
+	struct seqtrack *seqtrack;
 	struct sink **sinks;
 	size_t nsinks;
 	struct router *router;
@@ -149,6 +152,54 @@ open_spool(struct state *st)
 	return 0;
 }
 
+/*
+ * Teach the DSP1054 tracker the sequence numbers of every retained record,
+ * so that a sender's retry of an indication kept before a restart is still
+ * recognised as a duplicate. Unreadable lines are skipped (the worst case
+ * is one duplicate delivery).
+ */
+static void
+restore_seqtrack(struct state *st)
+{
+	struct spool_reader *r;
+	struct spool_record recs[256];
+	struct spool_gap gap;
+	struct record rec;
+	struct record_source src;
+	struct arena *a;
+	char *cause = NULL;
+	size_t restored = 0;
+	int n, i;
+
+	if ((r = spool_reader_open(st->spool, NULL, SPOOL_START_OLDEST,
+	    &cause)) == NULL) {
+		log_warnx("spool: cannot read back sequence numbers: %s", cause);
+		free(cause);
+		return;
+	}
+	for (;;) {
+		n = spool_reader_read(r, recs, 256, 0, &gap);
+		if (n < 0 || (n == 0 && gap.reason == SPOOL_GAP_NONE))
+			break;
+		for (i = 0; i < n; i++) {
+			a = arena_new();
+			if (record_from_json(recs[i].line, recs[i].len, a, &rec,
+			    &src, &cause) == 0 && rec.source != NULL &&
+			    rec.inst != NULL) {
+				seqtrack_restore(st->seqtrack, src.addr,
+				    rec.inst, rec.time.tv_sec);
+				restored++;
+			}
+			free(cause);
+			cause = NULL;
+			arena_free(a);
+		}
+	}
+	spool_reader_close(r);
+	log_debug("spool: %zu retained records read back for duplicate "
+	    "detection", restored);
+}
+
 /* Start every sink's writer on the spool; -1 after logging a failure. */
 static int
 start_sinks(struct state *st)
@@ -245,9 +296,10 @@ log_totals(struct state *st)
 
 	dispatch_get_stats(st->dispatch, &ds);
 	log_info("stopped: %llu indications accepted, %llu of them matched "
-	    "no filter, %llu requests refused (spool not writable)",
-	    (unsigned long long)ds.indications,
-	    (unsigned long long)ds.unrouted, (unsigned long long)ds.refused);
+	    "no filter, %llu duplicates not kept again, %llu requests refused "
+	    "(spool not writable)", (unsigned long long)ds.indications,
+	    (unsigned long long)ds.unrouted,
+	    (unsigned long long)ds.duplicates, (unsigned long long)ds.refused);
 }
 
 /* Release everything start-up created (any prefix of it). */
@@ -259,6 +311,7 @@ free_state(struct state *st)
 	if (st->http != NULL)
 		http_stop(st->http);
 	dispatch_free(st->dispatch);
+	seqtrack_free(st->seqtrack);
 	router_free(st->router);
 	for (i = 0; i < st->nsinks; i++)
 		sink_free(st->sinks[i]);
@@ -342,7 +395,10 @@ daemon_run(const char *file, bool foreground)
 		free(cause);
 		goto out;
 	}
-	st.dispatch = dispatch_new(st.router, st.spool, st.sinks, st.nsinks);
+	st.seqtrack = seqtrack_new(NULL);
+	restore_seqtrack(&st);
+	st.dispatch = dispatch_new(st.router, st.spool, st.seqtrack, st.sinks,
+	    st.nsinks);
 	/* Sinks first: they catch up with what they had not delivered. */
 	if (start_sinks(&st) == -1) {
 		shutdown_all(&st);

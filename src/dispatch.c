@@ -5,7 +5,11 @@
  * per-thread scratch area, and the message goes to the spool as one
  * append, so that either all of its indications are kept or none is (the
  * sender retries the whole message after a 503). Records that match no
- * filter are spooled too, with no route.
+ * filter are spooled too, with no route. A retried duplicate of an
+ * indication already kept (DSP1054: same source, SequenceContext and
+ * SequenceNumber) is acknowledged but not spooled again; the tracker learns
+ * a number only once its record is in the spool, so a 503 never turns the
+ * sender's retry into a "duplicate".
  */
 #include "autoconf.h"
 
@@ -19,6 +23,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "router.h"
+#include "seqtrack.h"
 #include "sink.h"
 #include "spool.h"
 #include "xmalloc.h"
@@ -26,6 +31,7 @@
 struct dispatch {
 	struct router *router;
 	struct spool *spool;
+	struct seqtrack *seqtrack;
 	struct sink **sinks;
 	size_t nsinks;
 	atomic_uint_fast64_t indications;
@@ -43,6 +49,7 @@ struct scratch {
 	struct buf out;
 	size_t *offs;
 	struct spool_entry *ents;
+	enum seqtrack_verdict *verdicts;
 	size_t cap;
 	const char **names;
 	size_t ncap;
@@ -60,6 +67,7 @@ scratch_free(void *p)
 	buf_free(&sc->out);
 	free(sc->offs);
 	free(sc->ents);
+	free(sc->verdicts);
 	free(sc->names);
 	free(sc);
 }
@@ -86,6 +94,8 @@ scratch_get(size_t n, size_t nnames)
 	if (n > sc->cap) {
 		sc->offs = xreallocarray(sc->offs, n, sizeof *sc->offs);
 		sc->ents = xreallocarray(sc->ents, n, sizeof *sc->ents);
+		sc->verdicts = xreallocarray(sc->verdicts, n,
+		    sizeof *sc->verdicts);
 		sc->cap = n;
 	}
 	if (nnames > sc->ncap) {
@@ -96,14 +106,15 @@ scratch_get(size_t n, size_t nnames)
 }
 
 struct dispatch *
-dispatch_new(struct router *router, struct spool *spool, struct sink **sinks,
-    size_t nsinks)
+dispatch_new(struct router *router, struct spool *spool,
+    struct seqtrack *seqtrack, struct sink **sinks, size_t nsinks)
 {
 	struct dispatch *d;
 
 	d = xcalloc(1, sizeof *d);
 	d->router = router;
 	d->spool = spool;
+	d->seqtrack = seqtrack;
 	d->sinks = sinks;
 	d->nsinks = nsinks;
 	return d;
@@ -122,8 +133,9 @@ dispatch_accept(struct dispatch *d, const struct cimxml_message *msg,
 	struct scratch *sc;
 	struct route *rt;
 	struct record rec;
+	struct cim_instance *inst;
 	uint64_t first;
-	size_t i, j, nnames = 0, unrouted = 0;
+	size_t i, j, n = 0, nnames = 0, unrouted = 0;
 	char *why = NULL;
 
 	if (msg->nexports == 0)
@@ -131,34 +143,38 @@ dispatch_accept(struct dispatch *d, const struct cimxml_message *msg,
 	sc = scratch_get(msg->nexports, msg->nexports * d->nsinks + 1);
 	rt = route_new(d->router);
 	for (i = 0; i < msg->nexports; i++) {
+		inst = msg->exports[i].indication;
+		sc->verdicts[i] = seqtrack_check(d->seqtrack, src->addr, inst);
+		if (sc->verdicts[i] == SEQ_DUPLICATE)
+			continue;
 		clock_gettime(CLOCK_REALTIME, &rec.time);
 		rec.seq = 0; /* not rendered: the spool assigns it */
 		rec.source = src;
 		rec.message_id = msg->id;
-		rec.inst = msg->exports[i].indication;
+		rec.inst = inst;
 		rec.filters = NULL;
 		rec.nfilters = 0;
 		router_route(d->router, &rec, rt);
 		rec.filters = rt->filters;
 		rec.nfilters = rt->nfilters;
 
-		sc->offs[i] = sc->out.len;
+		sc->offs[n] = sc->out.len;
 		record_json_tail(&rec, &sc->out);
-		sc->ents[i].tail_len = sc->out.len - sc->offs[i];
-		sc->ents[i].routes = sc->names + nnames;
-		sc->ents[i].nroutes = rt->nsinks;
+		sc->ents[n].tail_len = sc->out.len - sc->offs[n];
+		sc->ents[n].routes = sc->names + nnames;
+		sc->ents[n].nroutes = rt->nsinks;
 		for (j = 0; j < rt->nsinks; j++)
 			sc->names[nnames++] = sink_name(d->sinks[rt->sinks[j]]);
 		if (rt->nsinks == 0)
 			unrouted++;
+		n++;
 	}
 	route_free(rt);
 	/* The buffer has stopped moving: point the entries into it. */
-	for (i = 0; i < msg->nexports; i++)
+	for (i = 0; i < n; i++)
 		sc->ents[i].tail = sc->out.data + sc->offs[i];
 
-	if (spool_append(d->spool, sc->ents, msg->nexports, &first,
-	    &why) != 0) {
+	if (n > 0 && spool_append(d->spool, sc->ents, n, &first, &why) != 0) {
 		atomic_fetch_add(&d->refused, 1);
 		log_limited(&refuse_rl, LOG_WARNING, "refusing indications "
 		    "(503): %s", why != NULL ? why : "spool append failed");
@@ -166,7 +182,10 @@ dispatch_accept(struct dispatch *d, const struct cimxml_message *msg,
 		*cause = "the spool cannot be written; retry later";
 		return -1;
 	}
-	atomic_fetch_add(&d->indications, msg->nexports);
+	for (i = 0; i < msg->nexports; i++)
+		seqtrack_commit(d->seqtrack, src->addr,
+		    msg->exports[i].indication, sc->verdicts[i]);
+	atomic_fetch_add(&d->indications, n);
 	atomic_fetch_add(&d->unrouted, unrouted);
 	return 0;
 }
@@ -174,7 +193,11 @@ dispatch_accept(struct dispatch *d, const struct cimxml_message *msg,
 void
 dispatch_get_stats(struct dispatch *d, struct dispatch_stats *st)
 {
+	struct seqtrack_stats ss;
+
 	st->indications = atomic_load(&d->indications);
 	st->unrouted = atomic_load(&d->unrouted);
 	st->refused = atomic_load(&d->refused);
+	seqtrack_get_stats(d->seqtrack, &ss);
+	st->duplicates = ss.duplicates;
 }

@@ -15,6 +15,7 @@
 
 struct dispatch;
 struct router;
+struct seqtrack;
 struct sink;
 struct spool;
 
@@ -22,14 +23,16 @@ struct dispatch_stats {
 	uint64_t indications;   /* accepted (in the spool) */
 	uint64_t unrouted;      /* accepted but matched no filter */
 	uint64_t refused;       /* requests refused with a transient error (503) */
+	uint64_t duplicates;    /* DSP1054 retries acknowledged, not kept again */
 };
 
 /*
- * The router, the spool and the sinks array (whose names the routes use)
+ * The router, the spool, the sequence tracker and the sinks array (whose
+ * names the routes use)
  * must outlive the dispatch.
  */
 struct dispatch *dispatch_new(struct router *, struct spool *,
-    struct sink **sinks, size_t nsinks);
+    struct seqtrack *, struct sink **sinks, size_t nsinks);
 void dispatch_free(struct dispatch *);
 /*
  * Accept every indication of `msg` (all exports have cim_error == 0): on
