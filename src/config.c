@@ -93,7 +93,6 @@ enum key_type {
 #define KF_EMPTY_OK 0x04    /* string, path, list: empty means "unset" */
 #define KF_ENUM_STRING 0x08 /* enum stored as a string, not an index */
 #define KF_REQUIRED 0x10    /* no default: must be set (for the docs) */
-#define KF_STORE 0x20	    /* not implemented, but the value is kept */
 
 /* One key of the file, as the table below describes it. */
 struct key {
@@ -1221,7 +1220,7 @@ key_set(
 	struct pos p0 = ent_pos(e, 0);
 	int rc = 0;
 
-	if (!(k->flags & (KF_IMPLEMENTED | KF_STORE))) {
+	if (!(k->flags & KF_IMPLEMENTED)) {
 		if (value_parse(NULL, k, e, s, &v) == 0) {
 			rc = value_is_off(k, &v);
 			value_free(&v);
