@@ -31,8 +31,10 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <ini.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +44,7 @@
 #include "buf.h"
 #include "config.h"
 #include "filter.h"
+#include "format.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -87,6 +90,7 @@ enum key_type {
 #define ST_SOCKET 0x08
 #define ST_EXEC 0x10
 #define ST_ALL 0x1f
+#define ST_SUPPORTED (ST_FILE | ST_SYSLOG | ST_JOURNAL | ST_EXEC)
 
 #define KF_IMPLEMENTED 0x01 /* this build uses the key */
 #define KF_RELOADABLE 0x02  /* a reload applies it without a restart */
@@ -282,73 +286,104 @@ static const struct key keys[] = {
 
 	/* [sink NAME] */
 	{ .section = SEC_SINK, .sinktypes = ST_ALL, .name = "type",
-	  .type = KT_ENUM, .words = sink_type_words, .supported = ST_FILE,
+	  .type = KT_ENUM, .words = sink_type_words,
+	  .supported = ST_SUPPORTED,
 	  .wordlabel = "sink type", .field = SF(type),
 	  .flags = IMPL | KF_ENUM_STRING | KF_REQUIRED,
-	  .help = "Kind of sink; this build has file only." },
+	  .help = "Kind of sink: file, syslog, journal or exec (socket "
+	    "arrives in a later build)." },
 	{ .section = SEC_SINK, .sinktypes = ST_FILE | ST_SOCKET, .name = "path",
 	  .type = KT_PATH, .field = SF(path), .flags = IMPL | KF_REQUIRED,
 	  .help = "File written (file) or socket created (socket)." },
 	{ .section = SEC_SINK, .sinktypes = ST_ALL, .name = "format",
-	  .type = KT_ENUM, .words = format_words, .supported = 0x1,
-	  .wordlabel = "format", .def = "json", .field = SF(format),
-	  .flags = IMPL, .help = "Record format; this build has json only." },
+	  .type = KT_ENUM, .words = format_words, .wordlabel = "format",
+	  .def = "json", .field = SF(format), .flags = IMPL,
+	  .help = "Record format: json (the canonical record), mof "
+	    "(instance of Class { ... };) or template (the template key). "
+	    "For syslog and journal it is the message text." },
 	{ .section = SEC_SINK, .sinktypes = ST_FILE | ST_SOCKET, .name = "mode",
 	  .type = KT_MODE, .max = 07777, .def = "0640", .field = SF(mode),
 	  .flags = IMPL, .help = "Permissions of the file or socket created." },
+	{ .section = SEC_SINK, .sinktypes = ST_FILE, .name = "owner",
+	  .type = KT_STRING, .def = "", .field = SF(owner),
+	  .flags = IMPL | KF_EMPTY_OK,
+	  .help = "User (name or number) given the file when the daemon "
+	    "runs as root; empty keeps the daemon's." },
+	{ .section = SEC_SINK, .sinktypes = ST_FILE | ST_SOCKET,
+	  .name = "group", .type = KT_STRING, .def = "", .field = SF(group),
+	  .flags = IMPL | KF_EMPTY_OK,
+	  .help = "Group (name or number) given the file or socket; empty "
+	    "keeps the daemon's." },
 	{ .section = SEC_SINK, .sinktypes = ST_ALL, .name = "template",
-	  .type = KT_STRING, .def = "", .off = "",
-	  .flags = LATER | KF_EMPTY_OK,
-	  .help = "Text with {placeholders} for format = template." },
+	  .type = KT_STRING, .def = "", .field = SF(template),
+	  .flags = IMPL | KF_EMPTY_OK,
+	  .help = "Text with {placeholders} for format = template: "
+	    "{__CLASS}, {__SEQ}, {__TIME}, {__SOURCE}, {__PATH}, "
+	    "{__SEVERITY}, {__USER}, {__MESSAGE_ID}, {__FILTERS}, {Prop}, "
+	    "{SourceInstance.Prop}; {{ and }} for braces." },
 	{ .section = SEC_SINK, .sinktypes = ST_ALL, .name = "severity",
-	  .type = KT_STRING, .def = "", .off = "",
-	  .flags = LATER | KF_EMPTY_OK,
-	  .help = "Fixed syslog level, or a property holding it; empty maps "
-	    "PerceivedSeverity." },
+	  .type = KT_STRING, .def = "", .field = SF(severity),
+	  .flags = IMPL | KF_EMPTY_OK,
+	  .help = "Syslog level of the records: empty maps "
+	    "PerceivedSeverity; a level name (emerg .. debug) fixes it; a "
+	    "property name reads it from that property." },
 	{ .section = SEC_SINK, .sinktypes = ST_SYSLOG, .name = "facility",
 	  .type = KT_ENUM, .words = facility_words, .def = "daemon",
-	  .flags = LATER, .help = "Syslog facility." },
+	  .field = SF(facility), .flags = IMPL, .help = "Syslog facility." },
 	{ .section = SEC_SINK, .sinktypes = ST_SYSLOG, .name = "socket",
-	  .type = KT_PATH, .def = "/dev/log", .flags = LATER,
-	  .help = "Syslog socket." },
+	  .type = KT_PATH, .def = "/dev/log", .field = SF(socket),
+	  .flags = IMPL,
+	  .help = "UNIX datagram socket of the syslog daemon." },
 	{ .section = SEC_SINK, .sinktypes = ST_SYSLOG | ST_JOURNAL,
 	  .name = "ident", .type = KT_STRING, .def = "cimlistend",
-	  .flags = LATER, .help = "Syslog identifier of the messages." },
+	  .field = SF(ident), .flags = IMPL,
+	  .help = "Syslog identifier (APP-NAME, SYSLOG_IDENTIFIER) of the "
+	    "messages." },
 	{ .section = SEC_SINK, .sinktypes = ST_SYSLOG, .name = "protocol",
-	  .type = KT_ENUM, .words = protocol_words, .def = "rfc3164",
-	  .flags = LATER, .help = "Syslog message format: rfc3164 or "
-	    "rfc5424." },
+	  .type = KT_ENUM, .words = protocol_words, .def = "rfc5424",
+	  .field = SF(protocol), .flags = IMPL,
+	  .help = "Syslog message format: rfc5424 (with structured data) or "
+	    "rfc3164." },
 	{ .section = SEC_SINK, .sinktypes = ST_SYSLOG | ST_JOURNAL,
 	  .name = "rate_limit", .type = KT_UINT, .max = 1000000, .def = "0",
-	  .off = "0", .flags = LATER,
-	  .help = "Messages a second; 0 is unlimited." },
+	  .field = SF(rate_limit), .flags = IMPL,
+	  .help = "Messages a second at most; more wait their turn (none is "
+	    "dropped). 0 is unlimited." },
 	{ .section = SEC_SINK, .sinktypes = ST_SOCKET, .name = "buffer",
 	  .type = KT_UINT, .min = 1, .max = 1000000, .def = "10000",
-	  .flags = LATER, .help = "Records queued per subscriber before it "
-	    "is told of a gap." },
+	  .field = SF(buffer), .flags = LATER,
+	  .help = "Records queued per subscriber before it is told of a "
+	    "gap." },
 	{ .section = SEC_SINK, .sinktypes = ST_SOCKET,
 	  .name = "max_subscribers", .type = KT_UINT, .min = 1, .max = 4096,
-	  .def = "64", .flags = LATER, .help = "Concurrent subscribers." },
+	  .def = "64", .field = SF(max_subscribers), .flags = LATER,
+	  .help = "Concurrent subscribers." },
 	{ .section = SEC_SINK, .sinktypes = ST_EXEC, .name = "command",
-	  .type = KT_STRING, .flags = LATER | KF_REQUIRED,
-	  .help = "Program run for each record, fed it on standard input." },
+	  .type = KT_STRING, .field = SF(command),
+	  .flags = IMPL | KF_REQUIRED,
+	  .help = "Program run for each record, fed the JSON record on "
+	    "standard input; split into words (single and double quotes, "
+	    "backslash) without a shell unless shell = yes." },
 	{ .section = SEC_SINK, .sinktypes = ST_EXEC, .name = "shell",
-	  .type = KT_BOOL, .def = "no", .flags = LATER,
+	  .type = KT_BOOL, .def = "no", .field = SF(shell), .flags = IMPL,
 	  .help = "Run command with /bin/sh -c instead of splitting it." },
 	{ .section = SEC_SINK, .sinktypes = ST_EXEC, .name = "concurrency",
-	  .type = KT_UINT, .min = 1, .max = 256, .def = "1", .flags = LATER,
+	  .type = KT_UINT, .min = 1, .max = 256, .def = "1",
+	  .field = SF(concurrency), .flags = IMPL,
 	  .help = "Commands running at once." },
 	{ .section = SEC_SINK, .sinktypes = ST_EXEC, .name = "timeout",
 	  .type = KT_DURATION, .min = 1, .max = 3600, .def = "10s",
-	  .flags = LATER, .help = "Time a command may run before it is "
-	    "killed and retried." },
+	  .field = SF(timeout), .flags = IMPL,
+	  .help = "Time a command may run before it is killed and retried." },
 	{ .section = SEC_SINK, .sinktypes = ST_FILE, .name = "rotate_size",
-	  .type = KT_SIZE, .max = 1024 * G1, .def = "0", .off = "0",
-	  .flags = LATER,
-	  .help = "Rotate the file at this size; 0 leaves it to logrotate." },
+	  .type = KT_SIZE, .max = 1024 * G1, .def = "0",
+	  .field = SF(rotate_size), .flags = IMPL,
+	  .help = "Rotate the file when a write would take it past this "
+	    "size (path.1, path.2, ...); 0 leaves rotation to logrotate." },
 	{ .section = SEC_SINK, .sinktypes = ST_FILE, .name = "rotate_keep",
-	  .type = KT_UINT, .max = 1000, .def = "5", .flags = LATER,
-	  .help = "Rotated files kept." },
+	  .type = KT_UINT, .min = 1, .max = 1000, .def = "5",
+	  .field = SF(rotate_keep), .flags = IMPL,
+	  .help = "Rotated files kept by rotate_size." },
 
 	/* [filter NAME] */
 	{ .section = SEC_FILTER, .name = "sinks", .type = KT_LIST,
@@ -406,6 +441,7 @@ struct ferr {
 struct sink_aux {
 	int type_set; /* a type key was given, valid or not */
 	int path_set; /* likewise for path */
+	int command_set;
 	struct config_origin path_origin;
 };
 
@@ -1635,6 +1671,112 @@ sink_type_bit(const char *type)
 	return 0;
 }
 
+/* Compile a sink's template, placing an error at its physical position. */
+static void
+template_compile_ent(struct file_ctx *fc, struct sink_conf *s,
+    const struct ent *e)
+{
+	struct template_error terr;
+	struct pos p;
+
+	template_free(s->tmpl);
+	s->tmpl = NULL;
+	if (s->template == NULL || s->template[0] == '\0')
+		return;
+	memset(&terr, 0, sizeof terr);
+	if ((s->tmpl = template_compile(s->template, &terr)) != NULL)
+		return;
+	p = ent_pos(e, terr.col > 0 ? terr.col - 1 : 0);
+	ferr_add(fc, p.line, p.col, "%s", terr.msg);
+}
+
+/* Whether s is a property path: names of [A-Za-z0-9_] joined by dots. */
+static int
+is_property_path(const char *s)
+{
+	size_t n;
+
+	for (;;) {
+		n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
+			      "vwxyz0123456789_");
+		if (n == 0)
+			return 0;
+		s += n;
+		if (*s == '\0')
+			return 1;
+		if (*s++ != '.')
+			return 0;
+	}
+}
+
+/* severity: empty, a level name or a property path. */
+static void
+severity_check(struct file_ctx *fc, struct sink_conf *s, const struct ent *e)
+{
+	if (s->severity == NULL || s->severity[0] == '\0' ||
+	    format_level_parse(s->severity) != -1)
+		return;
+	if (!is_property_path(s->severity))
+		ferr_add(fc, ent_pos(e, 0).line, ent_pos(e, 0).col,
+		    "severity '%s' is neither a syslog level (emerg, alert, "
+		    "crit, err, warning, notice, info, debug) nor a property "
+		    "name", s->severity);
+}
+
+/* A decimal id, or -1. */
+static long long
+parse_id(const char *s)
+{
+	char *end;
+	long long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0' || errno != 0 || v > 0x7fffffffLL)
+		return -1;
+	return v;
+}
+
+/* owner: a user name or number, resolved now. */
+static void
+owner_resolve(struct file_ctx *fc, struct sink_conf *s, const struct ent *e)
+{
+	struct passwd *pw;
+	long long id;
+
+	s->uid = (uid_t)-1;
+	if (s->owner == NULL || s->owner[0] == '\0')
+		return;
+	if ((id = parse_id(s->owner)) != -1)
+		s->uid = (uid_t)id;
+	else if ((pw = getpwnam(s->owner)) != NULL)
+		s->uid = pw->pw_uid;
+	else
+		ferr_add(fc, ent_pos(e, 0).line, ent_pos(e, 0).col,
+		    "unknown user '%s'", s->owner);
+}
+
+/* group: a group name or number, resolved now. */
+static void
+group_resolve(struct file_ctx *fc, struct sink_conf *s, const struct ent *e)
+{
+	struct group *gr;
+	long long id;
+
+	s->gid = (gid_t)-1;
+	if (s->group == NULL || s->group[0] == '\0')
+		return;
+	if ((id = parse_id(s->group)) != -1)
+		s->gid = (gid_t)id;
+	else if ((gr = getgrnam(s->group)) != NULL)
+		s->gid = gr->gr_gid;
+	else
+		ferr_add(fc, ent_pos(e, 0).line, ent_pos(e, 0).col,
+		    "unknown group '%s'", s->group);
+}
+
 /* End of a [sink] section: its type first, then the keys that depend on it. */
 static void
 sink_finish(struct file_ctx *fc)
@@ -1644,11 +1786,14 @@ sink_finish(struct file_ctx *fc)
 	struct sink_aux *aux = &ld->saux[fc->secidx];
 	const struct key *k;
 	struct ent *e;
+	const struct ent *tmpl_e = NULL;
 	unsigned bit;
 	size_t i;
 
 	for (i = 0; i < fc->ndeferred; i++) {
 		e = &fc->ents[fc->deferred[i]];
+		if (strcmp(e->key, "command") == 0)
+			aux->command_set = 1;
 		if (strcmp(e->key, "type") == 0) {
 			aux->type_set = 1;
 			k = key_find(SEC_SINK, e->key, NULL);
@@ -1673,18 +1818,46 @@ sink_finish(struct file_ctx *fc)
 			continue;
 		}
 		/* Keys of a type this build lacks wait for that type. */
-		if (bit != 0 && !(bit & ST_FILE) &&
+		if (bit != 0 && !(bit & ST_SUPPORTED) &&
 		    !(k->flags & KF_IMPLEMENTED))
 			continue;
 		if (strcmp(k->name, "path") == 0)
 			aux->path_set = 1;
-		if (key_set(fc, k, s, e) == 0 && strcmp(k->name, "path") == 0) {
+		if (key_set(fc, k, s, e) != 0)
+			continue;
+		if (strcmp(k->name, "path") == 0) {
 			aux->path_origin.file = fc->file;
 			aux->path_origin.line = ent_pos(e, 0).line;
 			aux->path_origin.col = ent_pos(e, 0).col;
-		}
+		} else if (strcmp(k->name, "template") == 0) {
+			tmpl_e = e;
+			template_compile_ent(fc, s, e);
+		} else if (strcmp(k->name, "severity") == 0)
+			severity_check(fc, s, e);
+		else if (strcmp(k->name, "owner") == 0)
+			owner_resolve(fc, s, e);
+		else if (strcmp(k->name, "group") == 0)
+			group_resolve(fc, s, e);
 	}
 	fc->ndeferred = 0;
+	if (bit == 0 || !(bit & ST_SUPPORTED))
+		return;
+
+	/* Checks across the section's keys. */
+	if (s->format == SINK_FORMAT_TEMPLATE && tmpl_e == NULL)
+		ferr_add(fc, s->origin.line, 0,
+		    "sink '%s' has format = template but no template",
+		    s->name);
+	if (s->format != SINK_FORMAT_TEMPLATE && tmpl_e != NULL &&
+	    s->template != NULL && s->template[0] != '\0')
+		ferr_add(fc, ent_pos(tmpl_e, 0).line, 0,
+		    "template is set but format is not template");
+	if ((bit & ST_EXEC) && !aux->command_set)
+		ferr_add(fc, s->origin.line, 0,
+		    "exec sink '%s' has no command", s->name);
+	/* The facility word's index to its number: local0 is 16. */
+	if (s->facility >= 12)
+		s->facility += 4;
 }
 
 /* Finish the current section (sinks apply their keys here). */
@@ -1755,6 +1928,8 @@ section_open(struct file_ctx *fc, struct ent *e)
 		s->origin.line = e->line;
 		s->origin.col = 1;
 		apply_defaults(SEC_SINK, s);
+		s->uid = (uid_t)-1;
+		s->gid = (gid_t)-1;
 		fc->secidx = cf->nsinks++;
 		fc->sec = SEC_SINK;
 		fc->seen = fc->seen_section;
@@ -2154,6 +2329,58 @@ out:
 	return cf;
 }
 
+static char *
+dup_or_null(const char *s)
+{
+	return s == NULL ? NULL : xstrdup(s);
+}
+
+void
+config_sink_conf_copy(struct sink_conf *dst, const struct sink_conf *src)
+{
+	*dst = *src;
+	dst->name = dup_or_null(src->name);
+	dst->type = dup_or_null(src->type);
+	dst->origin.file = dup_or_null(src->origin.file);
+	dst->template = dup_or_null(src->template);
+	dst->tmpl = src->tmpl != NULL ? template_ref(src->tmpl) : NULL;
+	dst->severity = dup_or_null(src->severity);
+	dst->path = dup_or_null(src->path);
+	dst->group = dup_or_null(src->group);
+	dst->owner = dup_or_null(src->owner);
+	dst->ident = dup_or_null(src->ident);
+	dst->socket = dup_or_null(src->socket);
+	dst->command = dup_or_null(src->command);
+}
+
+/*
+ * Free what a sink_conf owns but origin.file, which in a loaded config
+ * points into cf->files and in a copy is the copy's own.
+ */
+static void
+sink_conf_strings_free(struct sink_conf *c)
+{
+	free(c->name);
+	free(c->type);
+	free(c->template);
+	template_free(c->tmpl);
+	free(c->severity);
+	free(c->path);
+	free(c->group);
+	free(c->owner);
+	free(c->ident);
+	free(c->socket);
+	free(c->command);
+}
+
+void
+config_sink_conf_clear(struct sink_conf *c)
+{
+	sink_conf_strings_free(c);
+	free((char *)c->origin.file);
+	memset(c, 0, sizeof *c);
+}
+
 /* Free a NULL-terminated string vector. */
 static void
 strv_free(char **v)
@@ -2177,11 +2404,8 @@ config_free(struct config *cf)
 		return;
 	strv_free(cf->listener.bind);
 	free(cf->daemon.spool_dir);
-	for (i = 0; i < cf->nsinks; i++) {
-		free(cf->sinks[i].name);
-		free(cf->sinks[i].type);
-		free(cf->sinks[i].path);
-	}
+	for (i = 0; i < cf->nsinks; i++)
+		sink_conf_strings_free(&cf->sinks[i]); /* origin.file: cf->files */
 	free(cf->sinks);
 	for (i = 0; i < cf->nfilters; i++) {
 		free(cf->filters[i].name);

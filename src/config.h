@@ -52,15 +52,49 @@ struct daemon_conf {
 };
 
 enum sink_format { SINK_FORMAT_JSON = 0, SINK_FORMAT_MOF, SINK_FORMAT_TEMPLATE };
+enum syslog_protocol { SYSLOG_RFC3164 = 0, SYSLOG_RFC5424 };
 
+struct template;
+
+/*
+ * One [sink NAME] section. Keys that do not apply to the type keep their
+ * defaults. config_sink_conf_copy/clear deep-copy and free one (sinks keep
+ * their own copy across reloads).
+ */
 struct sink_conf {
 	char *name;
-	char *type;                    /* "file", ... */
+	char *type;                    /* "file", "syslog", "journal", "socket", "exec" */
 	struct config_origin origin;   /* the [sink NAME] line */
-	/* type = file */
-	char *path;
+	/* every type */
 	enum sink_format format;
+	char *template;                /* text of `template` ("" when unset) */
+	struct template *tmpl;         /* compiled template (a reference), or NULL */
+	char *severity;                /* "" maps PerceivedSeverity; level name; property */
+	/* file, socket */
+	char *path;
 	mode_t mode;                   /* default 0640 */
+	char *group;                   /* "" keeps the daemon's group */
+	gid_t gid;                     /* resolved group, (gid_t)-1 when unset */
+	/* file */
+	char *owner;                   /* "" keeps the daemon's user */
+	uid_t uid;                     /* resolved owner, (uid_t)-1 when unset */
+	uint64_t rotate_size;          /* bytes; 0: no built-in rotation */
+	unsigned rotate_keep;
+	/* syslog, journal */
+	char *ident;
+	unsigned rate_limit;           /* messages a second, 0 unlimited */
+	/* syslog */
+	int facility;                  /* facility number (LOG_LOCAL3 >> 3 is 19) */
+	char *socket;
+	enum syslog_protocol protocol;
+	/* socket */
+	unsigned buffer;
+	unsigned max_subscribers;
+	/* exec */
+	char *command;
+	bool shell;
+	unsigned concurrency;
+	unsigned timeout;              /* seconds */
 };
 
 struct filter_conf {
@@ -101,6 +135,10 @@ void config_free(struct config *);
 void config_errors_clear(struct config_errors *);
 
 const struct sink_conf *config_find_sink(const struct config *, const char *name);
+/* Deep copy of a sink's settings (template shared by reference). */
+void config_sink_conf_copy(struct sink_conf *dst, const struct sink_conf *src);
+/* Free what a sink_conf owns (not the struct itself). */
+void config_sink_conf_clear(struct sink_conf *);
 
 /* Value parsers shared with other modules; 0 on success, -1 with *cause. */
 int config_parse_size(const char *, uint64_t *, const char **cause);

@@ -132,21 +132,6 @@ sink_random(struct sink *s)
 	return s->rng * 2685821657736338717ULL;
 }
 
-static char *
-strdup_or_null(const char *s)
-{
-	return s == NULL ? NULL : xstrdup(s);
-}
-
-static void
-sink_conf_free(struct sink_conf *c)
-{
-	free(c->name);
-	free(c->type);
-	free(c->path);
-	free((char *)c->origin.file);
-}
-
 /* Create a sink with explicit ops and open it; NULL with *cause on failure. */
 struct sink *
 sink_new_with_ops(const struct sink_conf *conf, const struct sink_ops *ops,
@@ -157,11 +142,9 @@ sink_new_with_ops(const struct sink_conf *conf, const struct sink_ops *ops,
 	struct timespec now;
 
 	s = xcalloc(1, sizeof *s);
-	s->conf = *conf;
-	s->conf.name = xstrdup(conf->name != NULL ? conf->name : "");
-	s->conf.type = strdup_or_null(conf->type);
-	s->conf.path = strdup_or_null(conf->path);
-	s->conf.origin.file = strdup_or_null(conf->origin.file);
+	config_sink_conf_copy(&s->conf, conf);
+	if (s->conf.name == NULL)
+		s->conf.name = xstrdup("");
 	s->ops = ops;
 	s->backoff_ms = SINK_BACKOFF_MIN_MS;
 	now_mono(&now);
@@ -634,7 +617,7 @@ sink_free(struct sink *s)
 	pthread_cond_destroy(&s->wake);
 	pthread_cond_destroy(&s->idle);
 	pthread_mutex_destroy(&s->lock);
-	sink_conf_free(&s->conf);
+	config_sink_conf_clear(&s->conf);
 	free(s);
 }
 

@@ -1302,24 +1302,9 @@ START_TEST(test_unimplemented)
 	    "main.conf:3:9: invalid value 'sometimes' for key 'fsync' "
 	    "(expected none, batch or always)\n"
 	    "main.conf:4: key 'user' is not supported by this build yet\n");
-	load_fail(
-	    "[sink s]\ntype = syslog\nfacility = local3\n"
-	    "[sink j]\ntype = journal\n[sink f]\ntype = file\npath = /f\n"
-	    "format = mof\nrotate_size = 10M\n"
-	    "[filter f]\nsinks = s, j, f\nwhere = PerceivedSeverity >= 5\n",
-	    /* where is implemented: line 13 compiles, so it adds nothing. */
-	    "main.conf:2:8: sink type 'syslog' is not supported by this build "
-	    "yet\n"
-	    "main.conf:5:8: sink type 'journal' is not supported by this "
-	    "build yet\n"
-	    "main.conf:9:10: format 'mof' is not supported by this build yet\n"
-	    "main.conf:10: key 'rotate_size' is not supported by this build "
-	    "yet\n");
-	load_fail("[sink f]\ntype = file\npath = /f\nformat = template\n"
-		  "template = {__CLASS}\n[filter f]\nsinks = f\n",
-	    "main.conf:4:10: format 'template' is not supported by this build "
-	    "yet\n"
-	    "main.conf:5: key 'template' is not supported by this build "
+	load_fail("[sink s]\ntype = socket\npath = /s\nbuffer = 10\n"
+		  "[filter f]\nsinks = s\n",
+	    "main.conf:2:8: sink type 'socket' is not supported by this build "
 	    "yet\n");
 }
 END_TEST
@@ -1333,9 +1318,123 @@ START_TEST(test_not_applicable)
 	    "main.conf:6: key 'buffer' does not apply to sink type 'file'\n");
 	load_fail("[sink e]\ntype = exec\nmode = 0600\ncommand = x\n"
 		  "[filter f]\nsinks = e\n",
-	    "main.conf:2:8: sink type 'exec' is not supported by this build "
-	    "yet\n"
 	    "main.conf:3: key 'mode' does not apply to sink type 'exec'\n");
+}
+END_TEST
+
+START_TEST(test_sink_kinds)
+{
+	struct config *cf;
+	const struct sink_conf *sc;
+
+	cf = load_ok("[sink s]\ntype = syslog\nfacility = local3\n"
+		     "protocol = rfc3164\nsocket = /run/x.sock\n"
+		     "format = template\n"
+		     "template = {__SEVERITY} {{x}} {SourceInstance.Name}\n"
+		     "severity = crit\nrate_limit = 100\n"
+		     "[sink j]\ntype = journal\nident = cim\n"
+		     "severity = SourceInstance.PerceivedSeverity\n"
+		     "[sink e]\ntype = exec\ncommand = /bin/cat -u\n"
+		     "concurrency = 4\ntimeout = 2m\nshell = yes\n"
+		     "[sink f]\ntype = file\npath = /f\nformat = mof\n"
+		     "rotate_size = 10M\nrotate_keep = 3\nowner = 0\n"
+		     "group = root\n"
+		     "[filter f]\nsinks = s, j, e, f\n");
+	sc = config_find_sink(cf, "s");
+	ck_assert_int_eq(sc->facility, 19);
+	ck_assert_int_eq(sc->protocol, SYSLOG_RFC3164);
+	ck_assert_str_eq(sc->socket, "/run/x.sock");
+	ck_assert_int_eq(sc->format, SINK_FORMAT_TEMPLATE);
+	ck_assert_ptr_nonnull(sc->tmpl);
+	ck_assert_str_eq(sc->severity, "crit");
+	ck_assert_uint_eq(sc->rate_limit, 100);
+	ck_assert_str_eq(sc->ident, "cimlistend");
+	sc = config_find_sink(cf, "j");
+	ck_assert_str_eq(sc->ident, "cim");
+	ck_assert_int_eq(sc->format, SINK_FORMAT_JSON);
+	ck_assert_ptr_null(sc->tmpl);
+	sc = config_find_sink(cf, "e");
+	ck_assert_str_eq(sc->command, "/bin/cat -u");
+	ck_assert_uint_eq(sc->concurrency, 4);
+	ck_assert_uint_eq(sc->timeout, 120);
+	ck_assert(sc->shell);
+	sc = config_find_sink(cf, "f");
+	ck_assert_int_eq(sc->format, SINK_FORMAT_MOF);
+	ck_assert_uint_eq(sc->rotate_size, 10 * 1024 * 1024);
+	ck_assert_uint_eq(sc->rotate_keep, 3);
+	ck_assert_uint_eq(sc->uid, 0);
+	ck_assert_uint_eq(sc->gid, 0);
+	config_free(cf);
+
+	/* Defaults. */
+	cf = load_ok("[sink s]\ntype = syslog\n[sink e]\ntype = exec\n"
+		     "command = x\n[sink f]\ntype = file\npath = /f\n"
+		     "[filter f]\nsinks = s, e, f\n");
+	sc = config_find_sink(cf, "s");
+	ck_assert_int_eq(sc->facility, 3); /* daemon */
+	ck_assert_int_eq(sc->protocol, SYSLOG_RFC5424);
+	ck_assert_str_eq(sc->socket, "/dev/log");
+	ck_assert(sc->severity == NULL || *sc->severity == '\0');
+	sc = config_find_sink(cf, "e");
+	ck_assert_uint_eq(sc->concurrency, 1);
+	ck_assert_uint_eq(sc->timeout, 10);
+	ck_assert(!sc->shell);
+	sc = config_find_sink(cf, "f");
+	ck_assert_uint_eq(sc->rotate_size, 0);
+	ck_assert_uint_eq(sc->uid, (uid_t)-1);
+	ck_assert_uint_eq(sc->gid, (gid_t)-1);
+	config_free(cf);
+}
+END_TEST
+
+START_TEST(test_sink_errors)
+{
+	/* Template errors point at the byte, on continuation lines too. */
+	load_fail("[sink f]\ntype = file\npath = /f\nformat = template\n"
+		  "template = {__CLASS} {__NOPE}\n[filter f]\nsinks = f\n",
+	    "main.conf:5:23: unknown placeholder {__NOPE}: the __ names are "
+	    "__CLASS, __SEQ, __TIME, __SOURCE, __PATH, __SEVERITY, __USER, "
+	    "__MESSAGE_ID, __FILTERS\n");
+	load_fail("[sink f]\ntype = file\npath = /f\nformat = template\n"
+		  "template = {__CLASS}\n  sev={Perceived Severity}\n"
+		  "[filter f]\nsinks = f\n",
+	    "main.conf:6:17: unexpected character ' ' in placeholder (write "
+	    "{{ and }} for braces)\n");
+	load_fail("[sink f]\ntype = file\npath = /f\nformat = template\n"
+		  "template = a } b\n[sink g]\ntype = file\npath = /g\n"
+		  "format = template\ntemplate = x {y\n"
+		  "[filter f]\nsinks = f, g\n",
+	    "main.conf:5:14: single '}' (write }} for a brace)\n"
+	    "main.conf:10:14: unclosed '{' (write {{ for a brace)\n");
+	load_fail("[sink f]\ntype = file\npath = /f\nformat = template\n"
+		  "[sink g]\ntype = file\npath = /g\ntemplate = {x}\n"
+		  "[filter f]\nsinks = f, g\n",
+	    "main.conf:1: sink 'f' has format = template but no template\n"
+	    "main.conf:8: template is set but format is not template\n");
+	load_fail("[sink s]\ntype = syslog\nseverity = very bad\n"
+		  "facility = local9\nprotocol = rfc1\n"
+		  "[filter f]\nsinks = s\n",
+	    "main.conf:3:12: severity 'very bad' is neither a syslog level "
+	    "(emerg, alert, crit, err, warning, notice, info, debug) nor a "
+	    "property name\n"
+	    "main.conf:4:12: invalid value 'local9' for key 'facility' "
+	    "(expected kern, user, mail, daemon, auth, syslog, lpr, news, "
+	    "uucp, cron, authpriv, ftp, local0, local1, local2, local3, "
+	    "local4, local5, local6 or local7)\n"
+	    "main.conf:5:12: invalid value 'rfc1' for key 'protocol' "
+	    "(expected rfc3164 or rfc5424)\n");
+	load_fail("[sink e]\ntype = exec\n[sink x]\ntype = exec\n"
+		  "command =   \nconcurrency = 0\n"
+		  "[filter f]\nsinks = e, x\n",
+	    "main.conf:1: exec sink 'e' has no command\n"
+	    "main.conf:5:13: empty value for key 'command'\n"
+	    "main.conf:6:15: value 0 for key 'concurrency' out of range "
+	    "(1..256)\n");
+	load_fail("[sink f]\ntype = file\npath = /f\n"
+		  "owner = no-such-user-here\ngroup = no-such-group-here\n"
+		  "[filter f]\nsinks = f\n",
+	    "main.conf:4:9: unknown user 'no-such-user-here'\n"
+	    "main.conf:5:9: unknown group 'no-such-group-here'\n");
 }
 END_TEST
 
@@ -1675,6 +1774,8 @@ config_suite(void)
 	tcase_add_test(tc, test_cross_checks);
 	tcase_add_test(tc, test_unimplemented);
 	tcase_add_test(tc, test_not_applicable);
+	tcase_add_test(tc, test_sink_kinds);
+	tcase_add_test(tc, test_sink_errors);
 	tcase_add_test(tc, test_many_errors);
 	tcase_add_test(tc, test_where_ok);
 	tcase_add_test(tc, test_where_error_first_line);
