@@ -76,6 +76,7 @@ struct sink {
 
 static const struct sink_ops *const sink_kinds[] = {
 	&sink_file_ops,
+	&sink_syslog_ops,
 };
 
 const struct sink_ops *

@@ -113,5 +113,7 @@ bool sink_wait_idle(struct sink *, unsigned timeout_ms);
 
 /* sink_file.c */
 extern const struct sink_ops sink_file_ops;
+/* sink_syslog.c */
+extern const struct sink_ops sink_syslog_ops;
 
 #endif

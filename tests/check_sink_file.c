@@ -274,7 +274,8 @@ START_TEST(test_registry)
 	char *cause = NULL;
 
 	ck_assert_ptr_eq(sink_ops_find("file"), &sink_file_ops);
-	ck_assert_ptr_null(sink_ops_find("syslog"));
+	ck_assert_ptr_eq(sink_ops_find("syslog"), &sink_syslog_ops);
+	ck_assert_ptr_null(sink_ops_find("socket"));
 	ck_assert_ptr_null(sink_ops_find(NULL));
 	c.type = (char *)"bogus";
 	ck_assert_ptr_null(sink_new(&c, &cause));
