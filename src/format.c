@@ -68,12 +68,19 @@ mof_escape(struct buf *b, const char *s, char quote)
 static void
 mof_real(struct buf *b, double v, bool is_real32)
 {
+	size_t start;
+
 	if (isnan(v))
 		buf_adds(b, "NaN");
 	else if (isinf(v))
 		buf_adds(b, v < 0 ? "-INF" : "INF");
-	else
+	else {
+		start = b->len;
 		record_json_real(b, v, is_real32);
+		/* 25 reads back as an integer in MOF: write 25.0. */
+		if (strcspn(b->data + start, ".eE") == b->len - start)
+			buf_adds(b, ".0");
+	}
 }
 
 /*

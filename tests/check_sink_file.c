@@ -33,6 +33,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "format.h"
 #include "sink.h"
 #include "spool.h"
 #include "xmalloc.h"
@@ -169,6 +170,29 @@ mksink(const char *path)
  * Append one record routed to the sinks named in `routes` (comma-separated,
  * "" for none) whose line ends `,"m":"<text>"}`; returns its seq.
  */
+/* Append a record with the given line tail, routed to `routes`. */
+static uint64_t
+append_tail(const char *routes, const char *tail, size_t len)
+{
+	struct spool_entry e;
+	const char *names[8];
+	char *copy, *name, *save = NULL, *cause = NULL;
+	uint64_t seq;
+
+	copy = xstrdup(routes);
+	e.nroutes = 0;
+	for (name = strtok_r(copy, ",", &save); name != NULL && e.nroutes < 8;
+	    name = strtok_r(NULL, ",", &save))
+		names[e.nroutes++] = name;
+	e.routes = names;
+	e.tail = tail;
+	e.tail_len = len;
+	ck_assert_msg(spool_append(spool, &e, 1, &seq, &cause) == 0,
+	    "spool_append: %s", cause);
+	free(copy);
+	return seq;
+}
+
 static uint64_t
 put_to(const char *routes, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -176,9 +200,6 @@ static uint64_t
 put_to(const char *routes, const char *fmt, ...)
 {
 	struct buf b = BUF_INIT;
-	struct spool_entry e;
-	const char *names[8];
-	char *copy, *name, *save = NULL, *cause = NULL;
 	uint64_t seq;
 	va_list ap;
 
@@ -187,17 +208,7 @@ put_to(const char *routes, const char *fmt, ...)
 	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
 	buf_adds(&b, "\"}\n");
-	copy = xstrdup(routes);
-	e.nroutes = 0;
-	for (name = strtok_r(copy, ",", &save); name != NULL && e.nroutes < 8;
-	    name = strtok_r(NULL, ",", &save))
-		names[e.nroutes++] = name;
-	e.routes = names;
-	e.tail = b.data;
-	e.tail_len = b.len;
-	ck_assert_msg(spool_append(spool, &e, 1, &seq, &cause) == 0,
-	    "spool_append: %s", cause);
-	free(copy);
+	seq = append_tail(routes, b.data, b.len);
 	buf_free(&b);
 	return seq;
 }
@@ -1110,6 +1121,173 @@ START_TEST(test_file_short_write)
 }
 END_TEST
 
+/* A sink on the test's spool with conf c, started. */
+static struct sink *
+mksink_conf(const struct sink_conf *c)
+{
+	struct sink *s;
+	char *cause = NULL;
+
+	s = sink_new(c, &cause);
+	ck_assert_msg(s != NULL, "sink_new: %s", cause);
+	start(s);
+	return s;
+}
+
+/*
+ * rotate_size: a file never grows past the size (records of 100 bytes,
+ * 1000-byte files hold 10), path.1 .. path.keep hold the older records
+ * and the oldest beyond them are gone; the records left are contiguous.
+ */
+START_TEST(test_rotate)
+{
+	char *path = tpath("out.jsonl"), *name, *got;
+	struct sink_conf c = mkconf(path, 0640);
+	struct sink *s;
+	struct buf all = BUF_INIT, want = BUF_INIT;
+	struct stat st;
+	unsigned i, k, first;
+
+	c.rotate_size = 1000;
+	c.rotate_keep = 2;
+	s = mksink_conf(&c);
+	for (i = 1; i <= 35; i++) {
+		put_line("%04u%s", i, "................................"
+		    "........................................");
+	}
+	ck_assert(sink_wait_idle(s, 20000));
+	/* Oldest first: path.2, path.1, path. */
+	for (k = 3; k-- > 0;) {
+		if (k == 0)
+			name = xstrdup(path);
+		else
+			xasprintf(&name, "%s.%u", path, k);
+		ck_assert_msg(stat(name, &st) == 0, "%s missing", name);
+		ck_assert_msg(st.st_size <= 1000, "%s has %lld bytes", name,
+		    (long long)st.st_size);
+		ck_assert_uint_eq(st.st_mode & 07777, 0640);
+		got = texts(name);
+		buf_adds(&all, got);
+		free(got);
+		free(name);
+	}
+	xasprintf(&name, "%s.3", path);
+	ck_assert_int_eq(access(name, F_OK), -1);
+	free(name);
+	/* 35 records of 100 bytes, 10 a file: 31..35, 21..30, 11..20. */
+	first = 11;
+	for (i = first; i <= 35; i++)
+		buf_printf(&want, "%04u%s\n", i, "................................"
+		    "........................................");
+	ck_assert_str_eq(all.data, want.data);
+	ck_assert_uint_eq(sink_stop(s, 5), 0);
+	sink_free(s);
+	buf_free(&all);
+	buf_free(&want);
+	free(path);
+}
+END_TEST
+
+/* As root, a file the sink creates gets owner and group. */
+START_TEST(test_owner_group)
+{
+	char *path = tpath("owned.jsonl");
+	struct sink_conf c = mkconf(path, 0600);
+	struct sink *s;
+	struct stat st;
+
+	if (geteuid() != 0) {
+		printf("test_owner_group: not root, owner/group not checked\n");
+		free(path);
+		return;
+	}
+	c.owner = (char *)"65534";
+	c.uid = 65534;
+	c.group = (char *)"65533";
+	c.gid = 65533;
+	s = mksink_conf(&c);
+	put_line("owned");
+	ck_assert(sink_wait_idle(s, 10000));
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_uid, 65534);
+	ck_assert_uint_eq(st.st_gid, 65533);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	ck_assert_uint_eq(sink_stop(s, 5), 0);
+	sink_free(s);
+	free(path);
+}
+END_TEST
+
+/*
+ * A real record (class, two properties) routed to `routes` (comma-
+ * separated), for the mof and template formats; `message` is JSON-escaped.
+ */
+static void
+put_real(const char *routes, const char *message)
+{
+	char *tail;
+
+	xasprintf(&tail, ",\"time\":\"2026-11-22T01:30:00.123456Z\","
+	    "\"source\":null,\"message_id\":null,\"class\":\"CIM_Alert"
+	    "Indication\",\"filters\":[],\"properties\":{\"PerceivedSeverity\":"
+	    "{\"type\":\"uint16\",\"value\":5},\"Message\":{\"type\":\"string\","
+	    "\"value\":\"%s\"}}}\n", message);
+	append_tail(routes, tail, strlen(tail));
+	free(tail);
+}
+
+static bool
+starts(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+START_TEST(test_formats)
+{
+	char *path = tpath("out.mof"), *path2 = tpath("out.txt"), *got;
+	struct sink_conf c = mkconf(path, 0640), c2 = mkconf(path2, 0640);
+	struct template_error err;
+	struct sink *s, *s2;
+
+	c.format = SINK_FORMAT_MOF;
+	s = mksink_conf(&c);
+	c2.name = (char *)"test2";
+	c2.format = SINK_FORMAT_TEMPLATE;
+	c2.template = (char *)"{__SEQ} {__CLASS} {__SEVERITY}: {Message}";
+	ck_assert_ptr_nonnull(c2.tmpl = template_compile(c2.template, &err));
+	s2 = mksink_conf(&c2);
+	put_real("test,test2", "disk \\\"A\\\" failed");
+	put_real("test,test2", "second");
+	/* A line that is no record: written as its JSON, not lost. */
+	put_to("test,test2", "not a record");
+	ck_assert(sink_wait_idle(s, 10000));
+	ck_assert(sink_wait_idle(s2, 10000));
+	got = slurp(path, NULL);
+	ck_assert_msg(starts(got, "instance of CIM_AlertIndication {\n"
+	    "   PerceivedSeverity = 5;\n"
+	    "   Message = \"disk \\\"A\\\" failed\";\n"
+	    "};\n"
+	    "instance of CIM_AlertIndication {\n"
+	    "   PerceivedSeverity = 5;\n"
+	    "   Message = \"second\";\n"
+	    "};\n"
+	    "{\"v\":1,\"seq\":3,"), "%s", got);
+	free(got);
+	got = slurp(path2, NULL);
+	ck_assert_msg(starts(got, "1 CIM_AlertIndication err: disk \"A\" "
+	    "failed\n2 CIM_AlertIndication err: second\n{\"v\":1,\"seq\":3,"),
+	    "%s", got);
+	free(got);
+	ck_assert_uint_eq(sink_stop(s, 5), 0);
+	ck_assert_uint_eq(sink_stop(s2, 5), 0);
+	sink_free(s);
+	sink_free(s2);
+	template_free(c2.tmpl);
+	free(path);
+	free(path2);
+}
+END_TEST
+
 static Suite *
 sink_suite(void)
 {
@@ -1133,6 +1311,9 @@ sink_suite(void)
 	tcase_add_test(tc, test_lost);
 	tcase_add_test(tc, test_file_write_error);
 	tcase_add_test(tc, test_file_short_write);
+	tcase_add_test(tc, test_rotate);
+	tcase_add_test(tc, test_owner_group);
+	tcase_add_test(tc, test_formats);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("delivery");
