@@ -6,7 +6,8 @@
  * socket goes away and comes back, rate_limit pacing, formats), then
  * against a real rsyslogd on its own socket and output file: facility,
  * severity and structured data as rsyslog parsed them, and every record
- * produced while rsyslogd was stopped arriving once it runs again.
+ * produced while rsyslogd was stopped arriving once it runs again; and the
+ * same through the real daemon, indications posted over HTTP.
  *
  * Every wait is on a condition with a bounded timeout.
  */
@@ -593,6 +594,56 @@ START_TEST(test_rsyslogd)
 }
 END_TEST
 
+/*
+ * Through the real daemon: indications posted over HTTP reach rsyslogd
+ * through a syslog sink behind a filter, and a mof file sink beside it
+ * holds exactly the hand-written MOF of the sample.
+ */
+START_TEST(test_daemon_rsyslogd)
+{
+	struct rsyslogd *r;
+	struct tu_daemon *d;
+	struct tu_response *resp;
+	char *extra, *body, *mofpath, *got, *want, **lines;
+	size_t len, n;
+
+	r = rsyslogd_new();
+	rsyslogd_start(r);
+	xasprintf(&mofpath, "%s/out.mof", tmpdir);
+	xasprintf(&extra,
+	    "[sink sys]\ntype = syslog\nsocket = %s\nfacility = local3\n"
+	    "ident = cimtest\n"
+	    "[sink mof]\ntype = file\npath = %s\nformat = mof\n"
+	    "[filter serious]\nwhere = PerceivedSeverity >= 5\nsinks = sys\n"
+	    "[filter everything]\nsinks = mof\n", sockpath, mofpath);
+	d = tu_daemon_start(NULL, extra);
+	body = tu_sample("alert-indication.xml", &len);
+	resp = tu_post(d->port, body, len);
+	ck_assert_int_eq(resp->status, 200);
+	tu_response_free(resp);
+	ck_assert_msg(tu_wait_lines(r->out, 1, 20000), "nothing reached "
+	    "rsyslogd");
+	lines = tu_read_lines(r->out, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_msg(starts(lines[0], "local3 crit cimtest [cim@32473 "
+	    "class=\"CIM_AlertIndication\" seq=\"1\" source=\"127.0.0.1\" "
+	    "messageid=\"1001\"] {\"v\":1,\"seq\":1,"), "%s", lines[0]);
+	ck_assert_ptr_nonnull(strstr(lines[0], "redundancy lost"));
+	tu_free_lines(lines);
+	ck_assert(tu_wait_lines(mofpath, 16, 20000));
+	got = tu_read_file(mofpath, NULL);
+	want = tu_data("mof/alert-indication.mof", NULL);
+	ck_assert_str_eq(got, want);
+	ck_assert_int_eq(tu_daemon_stop(d), 0);
+	rsyslogd_free(r);
+	free(got);
+	free(want);
+	free(body);
+	free(extra);
+	free(mofpath);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -608,6 +659,7 @@ suite(void)
 	tcase_add_test(tc, test_reconnect);
 	tcase_add_test(tc, test_rate_limit);
 	tcase_add_test(tc, test_rsyslogd);
+	tcase_add_test(tc, test_daemon_rsyslogd);
 	suite_add_tcase(s, tc);
 	return s;
 }
