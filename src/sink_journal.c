@@ -13,12 +13,16 @@
  * sd_journal_sendv sends a datagram to /run/systemd/journal/socket by
  * address each time, so a journald that restarts is found again without a
  * reconnect; a failed send is SINK_RETRY and the record goes out with the
- * retry. rate_limit paces the writer thread (it sleeps; nothing is
+ * retry. libsystemd reports success when that socket does not exist (the
+ * message is silently gone), so the sink checks that it does before every
+ * send and retries when it does not; a stale socket with no journald
+ * behind it fails the send itself (ECONNREFUSED). rate_limit paces the writer thread (it sleeps; nothing is
  * dropped); a stop whose deadline passes while it sleeps leaves the rest
  * in the spool.
  */
 #include "autoconf.h"
 
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <errno.h>
 #include <math.h>
@@ -38,6 +42,8 @@
 
 #define JOURNAL_PREFIX "CIM_P_"
 #define JOURNAL_DEFAULT_IDENT "cimlistend"
+/* Where sd_journal_sendv sends (fixed in libsystemd). */
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
 
 struct journal_sink {
 	struct format_ctx *fmt;
@@ -337,6 +343,7 @@ journal_deliver(struct sink *s, const struct sink_line *lines, size_t n,
 {
 	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(1, 5);
 	struct journal_sink *js = sink_priv(s);
+	struct stat st;
 	char *why = NULL;
 	size_t i;
 	int r;
@@ -354,6 +361,12 @@ journal_deliver(struct sink *s, const struct sink_line *lines, size_t n,
 			    (unsigned long long)lines[i].seq, why);
 			free(why);
 			why = NULL;
+		}
+		/* sd_journal_sendv reports success when there is no socket. */
+		if (stat(JOURNAL_SOCKET, &st) == -1) {
+			xasprintf(cause, "%s: %s", JOURNAL_SOCKET,
+			    strerror(errno));
+			break;
 		}
 		r = sd_journal_sendv(js->jf.iov, (int)js->jf.n);
 		if (r < 0) {
