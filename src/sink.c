@@ -77,6 +77,7 @@ struct sink {
 static const struct sink_ops *const sink_kinds[] = {
 	&sink_file_ops,
 	&sink_syslog_ops,
+	&sink_journal_ops,
 };
 
 const struct sink_ops *
@@ -267,6 +268,31 @@ sink_backoff(struct sink *s)
 	}
 	pthread_mutex_unlock(&s->lock);
 	return true;
+}
+
+bool
+sink_sleep(struct sink *s, const struct timespec *until)
+{
+	bool ok = true;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		if (sink_past_deadline(s)) {
+			ok = false;
+			break;
+		}
+		if (s->stopping && ts_before(&s->deadline, until)) {
+			if (pthread_cond_timedwait(&s->wake, &s->lock,
+			    &s->deadline) == ETIMEDOUT) {
+				ok = false;
+				break;
+			}
+		} else if (pthread_cond_timedwait(&s->wake, &s->lock,
+		    until) == ETIMEDOUT)
+			break;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ok;
 }
 
 /* A failed attempt: count it, log the first of an episode. */

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "config.h"
 
@@ -111,9 +112,17 @@ void sink_set_priv(struct sink *, void *);
  */
 bool sink_wait_idle(struct sink *, unsigned timeout_ms);
 
+/*
+ * Writer thread only: sleep until `until` (CLOCK_MONOTONIC), for kinds that
+ * pace their output. False, early, when the stop deadline passes first.
+ */
+bool sink_sleep(struct sink *, const struct timespec *until);
+
 /* sink_file.c */
 extern const struct sink_ops sink_file_ops;
 /* sink_syslog.c */
 extern const struct sink_ops sink_syslog_ops;
+/* sink_journal.c */
+extern const struct sink_ops sink_journal_ops;
 
 #endif
