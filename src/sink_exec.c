@@ -82,6 +82,7 @@ struct exec_kid {
 	struct timespec term_at;     /* end of timeout */
 	struct timespec kill_at;     /* SIGKILL after SIGTERM */
 	bool timed_out, killed, stopped;
+	bool lost;                   /* reaped by someone else */
 };
 
 /* The outcome of one record of a batch. */
@@ -569,7 +570,7 @@ exec_spawn(struct sink *s, struct exec_sink *es, struct exec_kid *k,
 	k->in = in[1];
 	k->out[0].fd = out[0];
 	k->out[1].fd = err[0];
-	k->timed_out = k->killed = k->stopped = false;
+	k->timed_out = k->killed = k->stopped = k->lost = false;
 #ifdef SYS_pidfd_open
 	k->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (k->pidfd != -1)
@@ -611,7 +612,11 @@ exec_finish(struct sink *s, struct exec_sink *es, struct exec_kid *k,
 	k->in = k->pidfd = -1;
 	k->busy = false;
 
-	if (k->stopped)
+	if (k->lost)
+		xasprintf(&r->cause, "command %s for record %llu: its status "
+		    "is unknown (reaped elsewhere; is SIGCHLD ignored?)",
+		    es->what, (unsigned long long)k->seq);
+	else if (k->stopped)
 		xasprintf(&r->cause, "command %s for record %llu killed: the "
 		    "sink is stopping", es->what, (unsigned long long)k->seq);
 	else if (k->timed_out)
@@ -720,13 +725,13 @@ exec_wait(struct sink *s, struct exec_sink *es, struct exec_result *res)
 		k = &es->kids[i];
 		if (!k->busy)
 			continue;
+		status = 0;
 		do
 			w = waitpid(k->pid, &status, WNOHANG);
 		while (w == -1 && errno == EINTR);
 		if (w == k->pid || (w == -1 && errno == ECHILD)) {
-			/* ECHILD: someone else reaped it; count a failure. */
-			if (w == -1)
-				status = 255 << 8;
+			/* ECHILD: reaped elsewhere (SIGCHLD ignored?). */
+			k->lost = w == -1;
 			exec_finish(s, es, k, status, &res[k->idx]);
 			reaped++;
 			continue;
@@ -734,7 +739,7 @@ exec_wait(struct sink *s, struct exec_sink *es, struct exec_result *res)
 		if (k->killed)
 			continue;
 		if (!k->timed_out && ts_reached(&now, &k->term_at)) {
-			log_warnx("sink %s: command %s for record %llu still "
+			log_debug("sink %s: command %s for record %llu still "
 			    "running after %us; terminating it", sink_name(s),
 			    es->what, (unsigned long long)k->seq,
 			    es->timeout);
