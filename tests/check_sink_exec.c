@@ -240,9 +240,18 @@ mkconf(const char *command, bool shell, unsigned concurrency,
 	return c;
 }
 
-/* A started exec sink running `fmt` (printf with tmpdir as every %1$s). */
+static void
+start(struct sink *s)
+{
+	char *cause = NULL;
+
+	ck_assert_msg(sink_start(s, spool, &cause) == 0, "sink_start: %s",
+	    cause);
+}
+
+/* An exec sink running `fmt` (printf with tmpdir as every %1$s). */
 static struct sink *
-mksink(bool shell, unsigned concurrency, unsigned timeout, const char *fmt)
+newsink(bool shell, unsigned concurrency, unsigned timeout, const char *fmt)
 {
 	struct sink_conf c;
 	struct sink *s;
@@ -253,8 +262,16 @@ mksink(bool shell, unsigned concurrency, unsigned timeout, const char *fmt)
 	s = sink_new(&c, &cause);
 	ck_assert_msg(s != NULL, "sink_new: %s", cause);
 	free(cmd);
-	ck_assert_msg(sink_start(s, spool, &cause) == 0, "sink_start: %s",
-	    cause);
+	return s;
+}
+
+/* The same, started. */
+static struct sink *
+mksink(bool shell, unsigned concurrency, unsigned timeout, const char *fmt)
+{
+	struct sink *s = newsink(shell, concurrency, timeout, fmt);
+
+	start(s);
 	return s;
 }
 
@@ -501,10 +518,11 @@ START_TEST(test_concurrency)
 	size_t n, i;
 	int running = 0, most = 0, starts = 0;
 
-	s = mksink(true, 4, 10, "echo start $$ >> %1$s/trace; sleep 1; "
+	s = newsink(true, 4, 10, "echo start $$ >> %1$s/trace; sleep 1; "
 	    "echo end $$ >> %1$s/trace");
 	for (i = 0; i < 8; i++)
 		put_rec("CIM_AlertIndication", 4, NULL);
+	start(s); /* all 8 in one batch */
 	ck_assert(sink_wait_idle(s, 30000));
 	lines = tu_read_lines(p, &n);
 	ck_assert_uint_eq(n, 16);
@@ -534,11 +552,12 @@ START_TEST(test_no_rerun_after_failure)
 	struct sink *s;
 	char *p = tpath("runs"), *got;
 
-	s = mksink(true, 2, 10, "echo $CIM_SEQ >> %1$s/runs; "
+	s = newsink(true, 2, 10, "echo $CIM_SEQ >> %1$s/runs; "
 	    "if [ $CIM_SEQ = 1 ] && [ ! -e %1$s/flag ]; then "
 	    "sleep 0.3; touch %1$s/flag; exit 1; fi");
 	put_rec("CIM_AlertIndication", 4, NULL);
 	put_rec("CIM_AlertIndication", 4, NULL);
+	start(s); /* both in one batch: 1 fails while 2 succeeds */
 	ck_assert(sink_wait_idle(s, 15000));
 	got = tu_read_file(p, NULL);
 	ck_assert_ptr_nonnull(got);
@@ -726,6 +745,13 @@ START_TEST(test_daemon_hang)
 	ck_assert_int_gt(pid, 1);
 	ck_assert_uint_eq(count_procs(0, pid, NULL), 1);
 
+	ck_assert_int_eq(kill(d->pid, SIGTERM), 0);
+	ck_assert(tu_daemon_wait(d, 20000));
+	ck_assert(tu_daemon_log_has(d, "sink hang: command \"echo $$ >> "));
+	ck_assert(tu_daemon_log_has(d, "for record 1 killed: the sink is "
+	    "stopping"));
+	ck_assert(tu_daemon_log_has(d, "sink hang: 200 spool records not "
+	    "passed at shutdown"));
 	ck_assert_int_eq(tu_daemon_stop(d), 0);
 	/* Neither the command nor anything of its group is left. */
 	ck_assert_uint_eq(count_procs(0, pid, NULL), 0);
