@@ -427,16 +427,17 @@ START_TEST(test_stdin_order)
 }
 END_TEST
 
-/* format = mof: the command reads MOF. */
+/* format = mof: the command reads MOF; severity = alert sets CIM_SEVERITY. */
 START_TEST(test_stdin_mof)
 {
 	struct sink_conf c;
 	struct sink *s;
 	char *cmd, *p = tpath("out.mof"), *got, *cause = NULL;
 
-	xasprintf(&cmd, "cat >> %s", p);
+	xasprintf(&cmd, "cat >> %s; echo \"$CIM_SEVERITY\" > %s.sev", p, p);
 	c = mkconf(cmd, true, 1, 10);
 	c.format = SINK_FORMAT_MOF;
+	c.severity = (char *)"alert"; /* the sink's severity setting */
 	ck_assert_ptr_nonnull(s = sink_new(&c, &cause));
 	ck_assert_int_eq(sink_start(s, spool, &cause), 0);
 	put_rec("CIM_AlertIndication", 6, NULL);
@@ -447,6 +448,12 @@ START_TEST(test_stdin_mof)
 	    == 0, "%s", got);
 	ck_assert_ptr_nonnull(strstr(got, "PerceivedSeverity = 6;"));
 	ck_assert_str_eq(got + strlen(got) - 3, "};\n");
+	free(got);
+	xasprintf(&got, "%s.sev", p);
+	free(cmd);
+	cmd = tu_read_file(got, NULL);
+	ck_assert_ptr_nonnull(cmd);
+	ck_assert_str_eq(cmd, "alert\n");
 	stop_sink(s, 5);
 	free(got);
 	free(cmd);
