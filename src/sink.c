@@ -78,6 +78,7 @@ static const struct sink_ops *const sink_kinds[] = {
 	&sink_file_ops,
 	&sink_syslog_ops,
 	&sink_journal_ops,
+	&sink_exec_ops,
 };
 
 const struct sink_ops *
@@ -223,6 +224,17 @@ sink_past_deadline(struct sink *s)
 		return false;
 	now_mono(&now);
 	return !ts_before(&now, &s->deadline);
+}
+
+bool
+sink_stop_due(struct sink *s)
+{
+	bool due;
+
+	pthread_mutex_lock(&s->lock);
+	due = sink_past_deadline(s);
+	pthread_mutex_unlock(&s->lock);
+	return due;
 }
 
 /*

@@ -111,6 +111,11 @@ void sink_set_priv(struct sink *, void *);
  * timeout.
  */
 bool sink_wait_idle(struct sink *, unsigned timeout_ms);
+/*
+ * Has a stop's deadline passed? A kind whose deliver can block for long
+ * (exec) checks it now and then and gives up with SINK_RETRY when it has.
+ */
+bool sink_stop_due(struct sink *);
 
 /*
  * Writer thread only: sleep until `until` (CLOCK_MONOTONIC), for kinds that
@@ -124,5 +129,7 @@ extern const struct sink_ops sink_file_ops;
 extern const struct sink_ops sink_syslog_ops;
 /* sink_journal.c */
 extern const struct sink_ops sink_journal_ops;
+/* sink_exec.c */
+extern const struct sink_ops sink_exec_ops;
 
 #endif
