@@ -237,25 +237,28 @@ ts_add(struct timespec *ts, long ns)
 	}
 }
 
-/* With rate_limit, wait for the next slot. */
-static void
+/*
+ * With rate_limit, wait for the next slot. False when the stop deadline
+ * came first.
+ */
+static bool
 syslog_pace(struct sink *s, struct syslog_sink *ss)
 {
 	unsigned rate = sink_conf(s)->rate_limit;
 	struct timespec now;
 
 	if (rate == 0)
-		return;
+		return true;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (now.tv_sec < ss->next.tv_sec || (now.tv_sec == ss->next.tv_sec &&
 	    now.tv_nsec < ss->next.tv_nsec)) {
-		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME,
-		    &ss->next, NULL) == EINTR)
-			;
+		if (!sink_sleep(s, &ss->next))
+			return false;
 		now = ss->next;
 	}
 	ss->next = now;
 	ts_add(&ss->next, 1000000000L / rate);
+	return true;
 }
 
 /*
@@ -312,7 +315,11 @@ syslog_deliver(struct sink *s, const struct sink_line *lines, size_t n,
 		return SINK_RETRY;
 	for (i = 0; i < n; i++) {
 		syslog_build(s, ss, &lines[i]);
-		syslog_pace(s, ss);
+		if (!syslog_pace(s, ss)) {
+			*done = i;
+			*cause = xstrdup("stopping");
+			return SINK_RETRY;
+		}
 		if (syslog_send(s, ss, lines[i].seq, cause) == -1) {
 			*done = i;
 			return SINK_RETRY;
