@@ -30,6 +30,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "config.h"
+#include "ctl_send.h"
 #include "filter.h"
 #include "log.h"
 #include "record.h"
@@ -55,12 +56,15 @@ static int cmd_check_config(struct ctl *, const struct ctl_cmd *, int,
     char **);
 static int cmd_test_filter(struct ctl *, const struct ctl_cmd *, int,
     char **);
+static int cmd_send(struct ctl *, const struct ctl_cmd *, int, char **);
 
 static const struct ctl_cmd commands[] = {
 	{ "check-config", cmd_check_config, "[FILE]",
 	  "check a configuration as cimlistend would", false },
 	{ "test-filter", cmd_test_filter, "EXPR [RECORD.json ...]",
 	  "evaluate an expression against records", false },
+	{ "send", cmd_send, "[OPTIONS] URL",
+	  "post test indications (a load generator too)", false },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -353,6 +357,13 @@ cmd_test_filter(struct ctl *ctl, const struct ctl_cmd *cmd, int argc,
 	if (st.matched > 0)
 		return 0;
 	return st.input_error ? EXIT_INPUT : EXIT_NOMATCH;
+}
+
+static int
+cmd_send(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	(void)cmd;
+	return ctl_send(argc, argv, ctl->json);
 }
 
 int

@@ -4,7 +4,8 @@
  * fork and exec, feeding stdin from a file and capturing stdout and stderr
  * to files, and check exit codes and output: check-config on good and bad
  * configurations, test-filter on records made here by parsing the sample
- * indications and rendering them with record_json, as the file sink does.
+ * indications and rendering them with record_json, as the file sink does;
+ * send against a real daemon (what arrives, summaries, error answers).
  */
 #include "autoconf.h"
 
@@ -689,6 +690,182 @@ START_TEST(test_filter_long_line)
 }
 END_TEST
 
+/* The URL of a test daemon. */
+static char *
+daemon_url(const struct tu_daemon *d, const char *path)
+{
+	char *url;
+
+	ck_assert_int_gt(asprintf(&url, "http://127.0.0.1:%u%s", d->port,
+	    path), 0);
+	return url;
+}
+
+/*
+ * send: 60 default test indications over 4 kept-alive connections, all
+ * answered 200 and in the file sink, each with its own identifier.
+ */
+START_TEST(test_send_default)
+{
+	struct tu_daemon *d = tu_daemon_start(NULL, NULL);
+	char *url = daemon_url(d, "/cimlisten");
+	struct run r = run_ctl(NULL, "send", "-n", "60", "--concurrency", "4",
+	    url, NULL);
+	char **lines, seen[64][64];
+	json_object *o;
+	size_t n, i, k;
+
+	ck_assert_msg(r.status == 0, "exit %d: %s%s", r.status, r.out, r.err);
+	ck_assert_msg(strstr(r.out, "sent 60 requests to ") == r.out, "%s",
+	    r.out);
+	ck_assert_msg(strstr(r.out, "\n  200 ") != NULL &&
+	    strstr(r.out, " 60\nlatency ms: p50 ") != NULL, "%s", r.out);
+	ck_assert_str_eq(r.err, "");
+	ck_assert(tu_wait_lines(d->out, 60, 20000));
+	lines = tu_read_lines(d->out, &n);
+	ck_assert_uint_eq(n, 60);
+	for (i = 0; i < n; i++) {
+		o = tu_json(lines[i]);
+		ck_assert_str_eq(json_object_get_string(tu_jget(o, "class")),
+		    "CIM_AlertIndication");
+		ck_assert_str_eq(json_object_get_string(tu_jget(o,
+		    "source.path")), "/cimlisten");
+		ck_assert_int_eq(json_object_get_int(tu_jget(o,
+		    "properties.PerceivedSeverity.value")), 2);
+		ck_assert_str_eq(json_object_get_string(tu_jget(o,
+		    "properties.IndicationTime.type")), "datetime");
+		snprintf(seen[i], sizeof seen[i], "%s", json_object_get_string(
+		    tu_jget(o, "properties.IndicationIdentifier.value")));
+		for (k = 0; k < i; k++)
+			ck_assert_str_ne(seen[k], seen[i]);
+		json_object_put(o);
+	}
+	tu_free_lines(lines);
+	run_free(&r);
+	free(url);
+	ck_assert_int_eq(tu_daemon_stop(d), 0);
+}
+END_TEST
+
+/* --class, --property with and without a type, --json, --file. */
+START_TEST(test_send_properties_json)
+{
+	struct tu_daemon *d = tu_daemon_start(NULL, NULL);
+	char *url = daemon_url(d, "/");
+	struct run r = run_ctl(NULL, "--json", "send", "--class", "Acme_Test",
+	    "--property", "Message=a <b> & \"c\": d", "--property",
+	    "Count=uint32:7", "--property", "perceivedseverity=uint16:6",
+	    "-n", "3", url, NULL);
+	char **lines, *sample;
+	json_object *o;
+	size_t n;
+
+	ck_assert_msg(r.status == 0, "exit %d: %s%s", r.status, r.out, r.err);
+	ck_assert_uint_eq(nlines(r.out), 1);
+	o = tu_json(r.out);
+	ck_assert_int_eq(json_object_get_int(tu_jget(o, "sent")), 3);
+	ck_assert_int_eq(json_object_get_int(tu_jget(o, "ok")), 3);
+	ck_assert_int_eq(json_object_get_int(tu_jget(o, "answers.200")), 3);
+	ck_assert_ptr_nonnull(tu_jget(o, "latency_ms.p99"));
+	json_object_put(o);
+	run_free(&r);
+	ck_assert(tu_wait_lines(d->out, 3, 20000));
+	lines = tu_read_lines(d->out, &n);
+	o = tu_json(lines[0]);
+	ck_assert_str_eq(json_object_get_string(tu_jget(o, "class")),
+	    "Acme_Test");
+	ck_assert_str_eq(json_object_get_string(tu_jget(o,
+	    "properties.Message.value")), "a <b> & \"c\": d");
+	ck_assert_str_eq(json_object_get_string(tu_jget(o,
+	    "properties.Count.type")), "uint32");
+	ck_assert_int_eq(json_object_get_int(tu_jget(o,
+	    "properties.Count.value")), 7);
+	/* Replaced, not added: the default name keeps its place. */
+	ck_assert_int_eq(json_object_get_int(tu_jget(o,
+	    "properties.PerceivedSeverity.value")), 6);
+	json_object_put(o);
+	tu_free_lines(lines);
+
+	/* --file: the body as it is. */
+	ck_assert_int_gt(asprintf(&sample, "%s/tests/data/samples/"
+	    "alert-indication.xml", SRCDIR), 0);
+	r = run_ctl(NULL, "send", "--file", sample, "-n", "2", url, NULL);
+	ck_assert_msg(r.status == 0, "exit %d: %s%s", r.status, r.out, r.err);
+	run_free(&r);
+	ck_assert(tu_wait_lines(d->out, 5, 20000));
+	lines = tu_read_lines(d->out, &n);
+	o = tu_json(lines[4]);
+	ck_assert_str_eq(json_object_get_string(tu_jget(o,
+	    "properties.IndicationIdentifier.value")), "ind-000042");
+	json_object_put(o);
+	tu_free_lines(lines);
+	free(sample);
+	free(url);
+	ck_assert_int_eq(tu_daemon_stop(d), 0);
+}
+END_TEST
+
+/* Answers other than 200, transport errors, usage and input errors. */
+START_TEST(test_send_errors)
+{
+	struct tu_daemon *d = tu_daemon_start(NULL, NULL);
+	char *url = daemon_url(d, "/"), *dead;
+	struct run r;
+	json_object *o;
+	static const char *const usage[][4] = {
+		{ "send", NULL },
+		{ "send", "http://a/", "http://b/", NULL },
+		{ "send", "ftp://127.0.0.1/", NULL },
+		{ "send", "-n", "0", NULL },
+		{ "send", "-c", "5000", NULL },
+		{ "send", "--property", "=x", NULL },
+		{ "send", "--property", "X=reference:y", NULL },
+		{ "send", "--class", "a b", NULL },
+	};
+	size_t i;
+
+	/* The daemon refuses a uint16 of "abc": 400, counted, exit 1. */
+	r = run_ctl(NULL, "--json", "send", "--property",
+	    "PerceivedSeverity=uint16:abc", "-n", "4", "-c", "2", url, NULL);
+	ck_assert_int_eq(r.status, 1);
+	o = tu_json(r.out);
+	ck_assert_int_eq(json_object_get_int(tu_jget(o, "ok")), 0);
+	ck_assert_int_eq(json_object_object_length(tu_jget(o, "answers")), 1);
+	json_object_object_foreach(tu_jget(o, "answers"), key, val) {
+		ck_assert_msg(strncmp(key, "400 ", 4) == 0, "%s", key);
+		ck_assert_int_eq(json_object_get_int(val), 4);
+	}
+	json_object_put(o);
+	run_free(&r);
+
+	/* Nobody listening. */
+	ck_assert_int_gt(asprintf(&dead, "http://127.0.0.1:%u/",
+	    tu_free_port()), 0);
+	r = run_ctl(NULL, "send", "-n", "2", dead, NULL);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_msg(strstr(r.out, "  error: ") != NULL, "%s", r.out);
+	run_free(&r);
+	free(dead);
+
+	for (i = 0; i < sizeof usage / sizeof usage[0]; i++) {
+		r = run_ctl(NULL, usage[i][0], usage[i][1], usage[i][2],
+		    usage[i][3], NULL);
+		ck_assert_msg(r.status == 2, "%s %s: exit %d", usage[i][1],
+		    usage[i][2] ? usage[i][2] : "", r.status);
+		ck_assert_msg(strncmp(r.err, "cimlistenctl send: ", 19) == 0,
+		    "%s", r.err);
+		run_free(&r);
+	}
+	r = run_ctl(NULL, "send", "--file", "/nonexistent/body.xml", url, NULL);
+	ck_assert_int_eq(r.status, 3);
+	ck_assert_msg(strstr(r.err, "/nonexistent/body.xml: No such file") !=
+	    NULL, "%s", r.err);
+	run_free(&r);
+	free(url);
+	ck_assert_int_eq(tu_daemon_stop(d), 0);
+}
+END_TEST
+
 static Suite *
 ctl_suite(void)
 {
@@ -708,6 +885,9 @@ ctl_suite(void)
 	tcase_add_test(tc, test_filter_syntax_error_caret);
 	tcase_add_test(tc, test_filter_bad_inputs);
 	tcase_add_test(tc, test_filter_long_line);
+	tcase_add_test(tc, test_send_default);
+	tcase_add_test(tc, test_send_properties_json);
+	tcase_add_test(tc, test_send_errors);
 	suite_add_tcase(s, tc);
 	return s;
 }
