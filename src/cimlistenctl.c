@@ -30,6 +30,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "config.h"
+#include "ctl_daemon.h"
 #include "ctl_send.h"
 #include "filter.h"
 #include "log.h"
@@ -57,6 +58,7 @@ static int cmd_check_config(struct ctl *, const struct ctl_cmd *, int,
 static int cmd_test_filter(struct ctl *, const struct ctl_cmd *, int,
     char **);
 static int cmd_send(struct ctl *, const struct ctl_cmd *, int, char **);
+static int cmd_daemon(struct ctl *, const struct ctl_cmd *, int, char **);
 
 static const struct ctl_cmd commands[] = {
 	{ "check-config", cmd_check_config, "[FILE]",
@@ -65,6 +67,14 @@ static const struct ctl_cmd commands[] = {
 	  "evaluate an expression against records", false },
 	{ "send", cmd_send, "[OPTIONS] URL",
 	  "post test indications (a load generator too)", false },
+	{ "status", cmd_daemon, "[--socket PATH]",
+	  "what the daemon is doing", true },
+	{ "stats", cmd_daemon, "[--socket PATH]",
+	  "the daemon's counters", true },
+	{ "sinks", cmd_daemon, "[--socket PATH]",
+	  "sinks with their delivery figures", true },
+	{ "reopen", cmd_daemon, "[--socket PATH]",
+	  "reopen sink outputs (log rotation)", true },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -364,6 +374,12 @@ cmd_send(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char **argv)
 {
 	(void)cmd;
 	return ctl_send(argc, argv, ctl->json);
+}
+
+static int
+cmd_daemon(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	return ctl_daemon(cmd->name, argc, argv, ctl->json);
 }
 
 int

@@ -265,10 +265,11 @@ static const struct key keys[] = {
 	    "concurrent requests into one fsync)." },
 	{ .section = SEC_DAEMON, .name = "control_socket", .type = KT_PATH,
 	  .def = RUNSTATEDIR "/cimlisten/control.sock", .off = "",
-	  .flags = KF_EMPTY_OK,
+	  .field = DF(control_socket), .flags = KF_IMPLEMENTED | KF_EMPTY_OK,
 	  .help = "UNIX socket of cimlistenctl; empty disables it." },
 	{ .section = SEC_DAEMON, .name = "control_group", .type = KT_STRING,
-	  .def = "", .off = "", .flags = KF_EMPTY_OK,
+	  .def = "", .off = "", .field = DF(control_group),
+	  .flags = KF_IMPLEMENTED | KF_EMPTY_OK,
 	  .help = "Group allowed to use the control socket." },
 	{ .section = SEC_DAEMON, .name = "user", .type = KT_STRING,
 	  .def = "", .off = "", .flags = KF_EMPTY_OK,
@@ -2404,6 +2405,8 @@ config_free(struct config *cf)
 		return;
 	strv_free(cf->listener.bind);
 	free(cf->daemon.spool_dir);
+	free(cf->daemon.control_socket);
+	free(cf->daemon.control_group);
 	for (i = 0; i < cf->nsinks; i++)
 		sink_conf_strings_free(&cf->sinks[i]); /* origin.file: cf->files */
 	free(cf->sinks);

@@ -49,6 +49,8 @@ struct daemon_conf {
 	uint64_t spool_max_size;       /* bytes */
 	unsigned spool_max_age;        /* seconds */
 	int fsync;                     /* enum spool_fsync: none, batch, always */
+	char *control_socket;          /* NULL or "": no control socket */
+	char *control_group;           /* NULL or "": the daemon's group */
 };
 
 enum sink_format { SINK_FORMAT_JSON = 0, SINK_FORMAT_MOF, SINK_FORMAT_TEMPLATE };

@@ -24,6 +24,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
+#include "control.h"
 #include "daemon.h"
 #include "dispatch.h"
 #include "http.h"
@@ -47,6 +48,7 @@ struct state {
 	struct router *router;
 	struct dispatch *dispatch;
 	struct http_listener *http;
+	struct control *control;
 };
 
 /* Print every collected config error to stderr. */
@@ -308,6 +310,7 @@ free_state(struct state *st)
 {
 	size_t i;
 
+	control_stop(st->control);
 	if (st->http != NULL)
 		http_stop(st->http);
 	dispatch_free(st->dispatch);
@@ -360,11 +363,13 @@ daemon_run(const char *file, bool foreground)
 	struct config_errors errs = { NULL, 0 };
 	struct spool_stats ss;
 	struct state st;
+	struct timespec started;
 	sigset_t set;
 	char *cause = NULL;
 	int ready_fd = -1, rc = 1;
 
 	memset(&st, 0, sizeof st);
+	clock_gettime(CLOCK_MONOTONIC, &started);
 	log_init(LOG_INFO, true, "cimlistend");
 	if ((st.conf = config_load(file, &errs)) == NULL) {
 		print_errors(&errs);
@@ -414,6 +419,25 @@ daemon_run(const char *file, bool foreground)
 		goto out;
 	}
 
+	if (st.conf->daemon.control_socket != NULL &&
+	    *st.conf->daemon.control_socket != '\0') {
+		struct control_state cs;
+
+		cs.conf = st.conf;
+		cs.spool = st.spool;
+		cs.sinks = st.sinks;
+		cs.nsinks = st.nsinks;
+		cs.http = st.http;
+		cs.dispatch = st.dispatch;
+		cs.started = started;
+		if ((st.control = control_start(&cs, &cause)) == NULL) {
+			log_msg(LOG_ERR, "%s", cause);
+			free(cause);
+			shutdown_all(&st);
+			goto out;
+		}
+	}
+
 	spool_get_stats(st.spool, &ss);
 	log_info("cimlistend %s started (%zu sinks, %zu filters; spool %s, "
 	    "fsync %s, next seq %llu)", PACKAGE_VERSION, st.nsinks,
@@ -426,6 +450,8 @@ daemon_run(const char *file, bool foreground)
 	signal_loop(&st, &set);
 
 	sd_notify(0, "STOPPING=1");
+	control_stop(st.control);
+	st.control = NULL;
 	shutdown_all(&st);
 	log_totals(&st);
 	rc = 0;

@@ -5,11 +5,15 @@
  * to files, and check exit codes and output: check-config on good and bad
  * configurations, test-filter on records made here by parsing the sample
  * indications and rendering them with record_json, as the file sink does;
- * send against a real daemon (what arrives, summaries, error answers).
+ * send against a real daemon (what arrives, summaries, error answers);
+ * the control socket's answers and the commands that use it.
  */
 #include "autoconf.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <signal.h>
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -866,6 +870,304 @@ START_TEST(test_send_errors)
 }
 END_TEST
 
+/* Control socket */
+
+/* A connection to a daemon's control socket. */
+static int
+ctl_connect(const struct tu_daemon *d)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s/control.sock", d->dir);
+	ck_assert_int_ne(fd = socket(AF_UNIX, SOCK_STREAM, 0), -1);
+	ck_assert_msg(connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0,
+	    "connect %s: %s", sun.sun_path, strerror(errno));
+	return fd;
+}
+
+/* Send one request line, read one answer line (bounded wait). */
+static json_object *
+ctl_ask(int fd, const char *req)
+{
+	struct buf b = BUF_INIT;
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	char tmp[4096];
+	json_object *o;
+	ssize_t n;
+
+	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	for (;;) {
+		ck_assert_msg(poll(&pfd, 1, 10000) == 1, "no answer to %s", req);
+		n = read(fd, tmp, sizeof tmp);
+		ck_assert_msg(n > 0, "connection closed on %s", req);
+		buf_add(&b, tmp, (size_t)n);
+		if (b.data[b.len - 1] == '\n')
+			break;
+	}
+	ck_assert_ptr_eq(memchr(b.data, '\n', b.len), b.data + b.len - 1);
+	o = tu_json(b.data);
+	buf_free(&b);
+	return o;
+}
+
+static bool
+jbool(json_object *o, const char *path)
+{
+	return json_object_get_boolean(tu_jget(o, path));
+}
+
+/* The first error of a failed answer. */
+static const char *
+jerror(json_object *o)
+{
+	ck_assert(!jbool(o, "ok"));
+	return json_object_get_string(json_object_array_get_idx(
+	    tu_jget(o, "errors"), 0));
+}
+
+static bool
+delivered_5(void *arg)
+{
+	json_object *o = ctl_ask(*(int *)arg, "{\"op\":\"sinks\"}\n");
+	bool done = json_object_get_int(json_object_object_get(
+	    json_object_array_get_idx(tu_jget(o, "result"), 0),
+	    "delivered")) == 5;
+
+	json_object_put(o);
+	return done;
+}
+
+START_TEST(test_control_answers)
+{
+	struct tu_daemon *d = tu_daemon_start(NULL, NULL);
+	char *body;
+	size_t len;
+	json_object *o, *l;
+	int fd = ctl_connect(d), i;
+	struct tu_response *resp;
+
+	o = ctl_ask(fd, "{\"op\":\"status\"}\n");
+	ck_assert(jbool(o, "ok"));
+	ck_assert_int_eq(json_object_get_int(tu_jget(o, "result.pid")),
+	    d->pid);
+	ck_assert_str_eq(json_object_get_string(tu_jget(o, "result.version")),
+	    PACKAGE_VERSION);
+	l = json_object_array_get_idx(tu_jget(o, "result.listeners"), 0);
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(l,
+	    "port")), (int)d->port);
+	ck_assert_int_eq(json_object_get_int(tu_jget(o,
+	    "result.spool.next_seq")), 1);
+	json_object_put(o);
+
+	body = tu_sample("alert-indication.xml", &len);
+	for (i = 0; i < 5; i++) {
+		resp = tu_post(d->port, body, len);
+		ck_assert_int_eq(resp->status, 200);
+		tu_response_free(resp);
+	}
+	free(body);
+	for (i = 0; i < 1000 && !delivered_5(&fd); i++)
+		usleep(10000);
+	ck_assert(delivered_5(&fd));
+	o = ctl_ask(fd, "{\"op\":\"stats\"}\r\n");
+	ck_assert(jbool(o, "ok"));
+	ck_assert_int_eq(json_object_get_int(tu_jget(o,
+	    "result.indications.accepted")), 5);
+	ck_assert_int_eq(json_object_get_int(tu_jget(o,
+	    "result.http.accepted")), 5);
+	l = json_object_array_get_idx(tu_jget(o, "result.sinks"), 0);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(l,
+	    "name")), "out");
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(l,
+	    "last_seq")), 5);
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(l,
+	    "lag")), 0);
+	json_object_put(o);
+
+	/* Bad requests: an error each, and the connection goes on. */
+	o = ctl_ask(fd, "nonsense\n");
+	ck_assert_msg(strstr(jerror(o), "not a JSON object") != NULL, "%s",
+	    jerror(o));
+	json_object_put(o);
+	o = ctl_ask(fd, "{\"opx\":1}\n");
+	ck_assert_str_eq(jerror(o), "request has no \"op\" string");
+	json_object_put(o);
+	o = ctl_ask(fd, "[1,2]\n");
+	ck_assert_str_eq(jerror(o), "request has no \"op\" string");
+	json_object_put(o);
+	o = ctl_ask(fd, "{\"op\":\"frobnicate\"}\n");
+	ck_assert_str_eq(jerror(o), "unknown op 'frobnicate'");
+	json_object_put(o);
+	o = ctl_ask(fd, "{\"op\":\"reload\"}\n");
+	ck_assert_str_eq(jerror(o), "op 'reload' is not supported by this "
+	    "build yet");
+	json_object_put(o);
+	o = ctl_ask(fd, "{\"op\":\"status\"} x\n");
+	ck_assert_msg(strstr(jerror(o), "text after the object") != NULL, "%s",
+	    jerror(o));
+	json_object_put(o);
+	o = ctl_ask(fd, "{\"op\":\"status\"}\n");
+	ck_assert(jbool(o, "ok"));
+	json_object_put(o);
+	close(fd);
+	ck_assert_int_eq(tu_daemon_stop(d), 0);
+}
+END_TEST
+
+/* A line too long is answered with an error and the connection closed. */
+START_TEST(test_control_long_line)
+{
+	struct tu_daemon *d = tu_daemon_start(NULL, NULL);
+	char *big = malloc(70001), tmp[4096];
+	struct pollfd pfd;
+	struct buf b = BUF_INIT;
+	json_object *o;
+	int fd = ctl_connect(d), other = ctl_connect(d);
+	ssize_t n;
+
+	memset(big, 'x', 70000);
+	big[70000] = '\0';
+	ck_assert_int_eq(write(fd, big, 70000), 70000);
+	for (;;) {
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		ck_assert_int_eq(poll(&pfd, 1, 10000), 1);
+		if ((n = read(fd, tmp, sizeof tmp)) <= 0)
+			break;
+		buf_add(&b, tmp, (size_t)n);
+	}
+	ck_assert_uint_gt(b.len, 0);
+	o = tu_json(b.data);
+	ck_assert_str_eq(jerror(o), "request longer than 65536 bytes");
+	json_object_put(o);
+	/* The other connection is served still. */
+	o = ctl_ask(other, "{\"op\":\"sinks\"}\n");
+	ck_assert(jbool(o, "ok"));
+	json_object_put(o);
+	close(fd);
+	close(other);
+	buf_free(&b);
+	free(big);
+	ck_assert_int_eq(tu_daemon_stop(d), 0);
+}
+END_TEST
+
+/* cimlistenctl status, stats, sinks, reopen over the socket. */
+START_TEST(test_ctl_daemon_commands)
+{
+	struct tu_daemon *d = tu_daemon_start(NULL, NULL);
+	char *sock, *url = daemon_url(d, "/"), *rotated;
+	struct run r;
+	json_object *o;
+
+	ck_assert_int_gt(asprintf(&sock, "%s/control.sock", d->dir), 0);
+	r = run_ctl(NULL, "send", "-n", "3", url, NULL);
+	ck_assert_int_eq(r.status, 0);
+	run_free(&r);
+	ck_assert(tu_wait_lines(d->out, 3, 10000));
+
+	r = run_ctl(NULL, "status", "--socket", sock, NULL);
+	ck_assert_msg(r.status == 0, "%s", r.err);
+	ck_assert_msg(strncmp(r.out, "cimlistend " PACKAGE_VERSION ", pid ",
+	    strlen("cimlistend " PACKAGE_VERSION ", pid ")) == 0, "%s", r.out);
+	ck_assert_ptr_nonnull(strstr(r.out, "\nlistener  127.0.0.1 port "));
+	ck_assert_ptr_nonnull(strstr(r.out, "seq 1..3, next 4\n"));
+	ck_assert_ptr_nonnull(strstr(r.out, "\nsink      out (file): "));
+	run_free(&r);
+
+	r = run_ctl(NULL, "--json", "stats", "--socket", sock, NULL);
+	ck_assert_msg(r.status == 0, "%s", r.err);
+	o = tu_json(r.out);
+	ck_assert_int_eq(json_object_get_int(tu_jget(o,
+	    "indications.accepted")), 3);
+	json_object_put(o);
+	run_free(&r);
+
+	r = run_ctl(NULL, "stats", "--socket", sock, NULL);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_ptr_nonnull(strstr(r.out, "indications.accepted 3\n"));
+	run_free(&r);
+
+	r = run_ctl(NULL, "sinks", "--socket", sock, NULL);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_msg(strncmp(r.out, "SINK ", 5) == 0, "%s", r.out);
+	ck_assert_ptr_nonnull(strstr(r.out, "\nout              file     json"));
+	run_free(&r);
+
+	/* reopen: after a rename the next record goes to a new file. */
+	ck_assert_int_gt(asprintf(&rotated, "%s.1", d->out), 0);
+	ck_assert_int_eq(rename(d->out, rotated), 0);
+	r = run_ctl(NULL, "reopen", "--socket", sock, NULL);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_str_eq(r.out, "reopened 1 sinks\n");
+	run_free(&r);
+	r = run_ctl(NULL, "send", url, NULL);
+	ck_assert_int_eq(r.status, 0);
+	run_free(&r);
+	ck_assert(tu_wait_lines(d->out, 1, 10000));
+	ck_assert(tu_daemon_log_has(d, "control: reopen requested by uid "));
+
+	/* Errors: nobody on the socket, a bad argument. */
+	r = run_ctl(NULL, "status", "--socket", "/nonexistent/ctl.sock", NULL);
+	ck_assert_int_eq(r.status, 4);
+	ck_assert_msg(strstr(r.err, "cannot reach cimlistend at "
+	    "/nonexistent/ctl.sock: No such file or directory") != NULL,
+	    "%s", r.err);
+	run_free(&r);
+	r = run_ctl(NULL, "sinks", "extra", NULL);
+	ck_assert_int_eq(r.status, 2);
+	run_free(&r);
+	free(rotated);
+	free(sock);
+	free(url);
+	ck_assert_int_eq(tu_daemon_stop(d), 0);
+}
+END_TEST
+
+/*
+ * A second daemon on the same control socket refuses to start; after a
+ * kill -9 the stale socket is replaced.
+ */
+START_TEST(test_control_socket_in_use)
+{
+	struct tu_daemon *d = tu_daemon_start(NULL, NULL);
+	char *conf, *text, *out = NULL;
+	const char *args[4];
+	json_object *o;
+	int fd;
+
+	ck_assert_int_gt(asprintf(&conf, "%s/second.conf", tmp), 0);
+	ck_assert_int_gt(asprintf(&text, "[listener]\nhttp_port = %u\n"
+	    "bind = 127.0.0.1\n[daemon]\nspool_dir = %s/spool2\n"
+	    "control_socket = %s/control.sock\n", tu_free_port(), tmp, d->dir),
+	    0);
+	tu_write_file(conf, text, strlen(text));
+	args[0] = "-f";
+	args[1] = "-c";
+	args[2] = conf;
+	args[3] = NULL;
+	ck_assert_int_eq(tu_cimlistend_run(args, &out, 20000), 1);
+	ck_assert_msg(strstr(out, "control.sock is in use by a running "
+	    "daemon") != NULL, "%s", out);
+	free(out);
+
+	kill(d->pid, SIGKILL);
+	ck_assert(tu_daemon_wait(d, 10000));
+	tu_daemon_restart(d);
+	fd = ctl_connect(d);
+	o = ctl_ask(fd, "{\"op\":\"status\"}\n");
+	ck_assert(jbool(o, "ok"));
+	json_object_put(o);
+	close(fd);
+	free(text);
+	free(conf);
+	ck_assert_int_eq(tu_daemon_stop(d), 0);
+}
+END_TEST
+
 static Suite *
 ctl_suite(void)
 {
@@ -888,6 +1190,10 @@ ctl_suite(void)
 	tcase_add_test(tc, test_send_default);
 	tcase_add_test(tc, test_send_properties_json);
 	tcase_add_test(tc, test_send_errors);
+	tcase_add_test(tc, test_control_answers);
+	tcase_add_test(tc, test_control_long_line);
+	tcase_add_test(tc, test_ctl_daemon_commands);
+	tcase_add_test(tc, test_control_socket_in_use);
 	suite_add_tcase(s, tc);
 	return s;
 }

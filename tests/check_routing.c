@@ -36,6 +36,7 @@ static const char conf_fmt[] =
     "[daemon]\n"
     "log_level = debug\n"
     "spool_dir = %2$s/spool\n"
+    "control_socket = %2$s/control.sock\n"
     "[sink alerts]\n"
     "type = file\n"
     "path = %2$s/alerts.jsonl\n"

@@ -704,6 +704,7 @@ static const char bb_conf[] =
     "bind = 127.0.0.1\n"
     "[daemon]\n"
     "spool_dir = %2$s/spool\n"
+    "control_socket = %2$s/control.sock\n"
     "shutdown_timeout = 2s\n"
     "[sink out]\n"
     "type = file\n"

@@ -263,12 +263,13 @@ tu_daemon_start_env(const char *listener_extra, const char *extra,
 		ck_assert_int_gt(asprintf(&conf,
 		    "[listener]\nhttp_port = %u\n%s%s\n"
 		    "[daemon]\nlog_level = debug\nspool_dir = %s/spool\n"
+		    "control_socket = %s/control.sock\n"
 		    "[sink out]\ntype = file\npath = %s\n"
 		    "[filter all]\nsinks = out\n%s\n",
 		    d->port,
 		    listener_extra && strstr(listener_extra, "bind") ? "" :
 		    "bind = 127.0.0.1\n",
-		    listener_extra ? listener_extra : "", d->dir, d->out,
+		    listener_extra ? listener_extra : "", d->dir, d->dir, d->out,
 		    extra ? extra : ""), 0);
 		tu_write_file(d->conf, conf, strlen(conf));
 		free(conf);

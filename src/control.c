@@ -1,0 +1,607 @@
+/*
+ * control.c: the control socket. One thread polls the listening socket,
+ * a wake-up pipe and up to CONTROL_MAX_CLIENTS connections; each complete
+ * request line is answered at once with one line
+ * {"ok":true,"result":{...}} or {"ok":false,"errors":["..."]}. The
+ * answers are built from the thread-safe statistics of the listener, the
+ * dispatcher, the spool and the sinks, so serving them takes no lock the
+ * hot path holds for long. Every peer's credentials (SO_PEERCRED) are
+ * taken when it connects and logged with the requests that change
+ * something (reopen).
+ *
+ * A request line longer than CONTROL_MAX_LINE gets an error and the
+ * connection is closed; other bad requests get an error and the
+ * connection stays open. Answers are written with a send timeout, so a
+ * client that does not read cannot stall the thread for long.
+ */
+#include "autoconf.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "control.h"
+#include "dispatch.h"
+#include "http.h"
+#include "log.h"
+#include "sink.h"
+#include "spool.h"
+#include "xmalloc.h"
+
+#define CONTROL_MAX_CLIENTS 16
+#define CONTROL_MAX_LINE 65536
+
+struct control_client {
+	int fd;
+	struct buf in;
+	unsigned uid;
+	int pid;
+};
+
+struct control {
+	struct control_state st;
+	char *path;
+	int fd;
+	int wake[2];
+	pthread_t thread;
+	struct control_client clients[CONTROL_MAX_CLIENTS];
+};
+
+/* Answers */
+
+static json_object *
+jstr(const char *s)
+{
+	return s != NULL ? json_object_new_string(s) : NULL;
+}
+
+static void
+jset(json_object *o, const char *k, json_object *v)
+{
+	json_object_object_add(o, k, v);
+}
+
+static void
+jset_u64(json_object *o, const char *k, uint64_t v)
+{
+	json_object_object_add(o, k, json_object_new_uint64(v));
+}
+
+static char *
+answer_line(json_object *o)
+{
+	char *line;
+
+	xasprintf(&line, "%s\n", json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return line;
+}
+
+static char *
+answer_error(const char *fmt, const char *arg)
+{
+	json_object *o = json_object_new_object(), *errs;
+	char *msg;
+
+	xasprintf(&msg, fmt, arg);
+	errs = json_object_new_array();
+	json_object_array_add(errs, json_object_new_string(msg));
+	free(msg);
+	jset(o, "ok", json_object_new_boolean(0));
+	jset(o, "errors", errs);
+	return answer_line(o);
+}
+
+static char *
+answer_ok(json_object *result)
+{
+	json_object *o = json_object_new_object();
+
+	jset(o, "ok", json_object_new_boolean(1));
+	jset(o, "result", result);
+	return answer_line(o);
+}
+
+static const char *
+format_name(enum sink_format f)
+{
+	switch (f) {
+	case SINK_FORMAT_MOF: return "mof";
+	case SINK_FORMAT_TEMPLATE: return "template";
+	default: return "json";
+	}
+}
+
+/* One sink's figures; lag: spool records it has not passed yet. */
+static json_object *
+sink_json(struct sink *s, uint64_t next_seq, bool full)
+{
+	const struct sink_conf *c = sink_conf(s);
+	struct sink_stats ss;
+	json_object *o = json_object_new_object();
+
+	sink_get_stats(s, &ss);
+	jset(o, "name", jstr(sink_name(s)));
+	jset(o, "type", jstr(c->type));
+	if (full)
+		jset(o, "format", jstr(format_name(c->format)));
+	jset_u64(o, "delivered", ss.delivered);
+	jset_u64(o, "failures", ss.failures);
+	if (full) {
+		jset_u64(o, "dropped", ss.dropped);
+		jset_u64(o, "lost", ss.lost);
+		jset_u64(o, "last_seq", ss.last_seq);
+		jset_u64(o, "position", ss.position);
+	}
+	jset_u64(o, "lag", next_seq > ss.position && ss.position > 0 ?
+	    next_seq - ss.position : 0);
+	return o;
+}
+
+static json_object *
+sinks_json(const struct control_state *st, bool full)
+{
+	struct spool_stats sp;
+	json_object *a = json_object_new_array();
+	size_t i;
+
+	spool_get_stats(st->spool, &sp);
+	for (i = 0; i < st->nsinks; i++)
+		json_object_array_add(a, sink_json(st->sinks[i], sp.next_seq,
+		    full));
+	return a;
+}
+
+static json_object *
+spool_json(const struct control_state *st)
+{
+	struct spool_stats sp;
+	json_object *o = json_object_new_object();
+
+	spool_get_stats(st->spool, &sp);
+	jset(o, "dir", jstr(st->conf->daemon.spool_dir));
+	jset_u64(o, "bytes", sp.bytes);
+	jset_u64(o, "segments", sp.segments);
+	jset_u64(o, "oldest_seq", sp.oldest_seq);
+	jset_u64(o, "newest_seq", sp.newest_seq);
+	jset_u64(o, "next_seq", sp.next_seq);
+	return o;
+}
+
+static json_object *
+op_status(const struct control_state *st)
+{
+	const struct listener_conf *lc = &st->conf->listener;
+	json_object *o = json_object_new_object(), *ls, *l;
+	struct timespec now;
+	size_t i;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	jset(o, "version", jstr(PACKAGE_VERSION));
+	jset(o, "pid", json_object_new_int((int)getpid()));
+	jset_u64(o, "uptime", (uint64_t)(now.tv_sec - st->started.tv_sec));
+	jset(o, "config", jstr(st->conf->file));
+	ls = json_object_new_array();
+	for (i = 0; st->http != NULL && i < lc->nbind; i++) {
+		l = json_object_new_object();
+		jset(l, "address", jstr(lc->bind[i]));
+		jset(l, "port", json_object_new_int(
+		    (int)http_bound_port(st->http)));
+		jset(l, "tls", json_object_new_boolean(0));
+		json_object_array_add(ls, l);
+	}
+	jset(o, "listeners", ls);
+	jset(o, "spool", spool_json(st));
+	jset(o, "sinks", sinks_json(st, false));
+	return o;
+}
+
+static json_object *
+op_stats(const struct control_state *st)
+{
+	struct http_stats hs;
+	struct dispatch_stats ds;
+	struct spool_stats sp;
+	json_object *o = json_object_new_object(), *h, *d, *s;
+
+	memset(&hs, 0, sizeof hs);
+	if (st->http != NULL)
+		http_get_stats(st->http, &hs);
+	h = json_object_new_object();
+	jset_u64(h, "requests", hs.requests);
+	jset_u64(h, "accepted", hs.accepted);
+	jset_u64(h, "rejected", hs.rejected);
+	jset_u64(h, "method_errors", hs.method_errors);
+	jset_u64(h, "active", hs.active);
+	jset(o, "http", h);
+
+	dispatch_get_stats(st->dispatch, &ds);
+	d = json_object_new_object();
+	jset_u64(d, "accepted", ds.indications);
+	jset_u64(d, "unmatched", ds.unrouted);
+	jset_u64(d, "duplicates", ds.duplicates);
+	jset_u64(d, "refused", ds.refused);
+	jset(o, "indications", d);
+
+	spool_get_stats(st->spool, &sp);
+	s = json_object_new_object();
+	jset_u64(s, "appended", sp.appended);
+	jset_u64(s, "appended_bytes", sp.appended_bytes);
+	jset_u64(s, "append_failures", sp.append_failures);
+	jset_u64(s, "syncs", sp.syncs);
+	jset_u64(s, "segments_deleted", sp.segments_deleted);
+	jset_u64(s, "segments_forced", sp.segments_forced);
+	jset(o, "spool", s);
+	jset(o, "sinks", sinks_json(st, true));
+	return o;
+}
+
+static json_object *
+op_reopen(const struct control_state *st, unsigned uid, int pid)
+{
+	json_object *o = json_object_new_object();
+	size_t i;
+
+	log_info("control: reopen requested by uid %u pid %d", uid, pid);
+	for (i = 0; i < st->nsinks; i++)
+		sink_reopen(st->sinks[i]);
+	jset_u64(o, "reopened", st->nsinks);
+	return o;
+}
+
+char *
+control_answer(const struct control_state *st, const char *line,
+    size_t len, unsigned uid, int pid)
+{
+	static const char *const later[] = {
+		"reload", "sources", "subscribers", "redeliver",
+	};
+	json_tokener *tok;
+	json_object *req, *opv;
+	const char *op;
+	char *answer;
+	size_t i;
+
+	tok = json_tokener_new();
+	req = json_tokener_parse_ex(tok, line, (int)len);
+	if (req == NULL || json_tokener_get_parse_end(tok) != len) {
+		answer = answer_error("request is not a JSON object: %s",
+		    req == NULL ? json_tokener_error_desc(
+		    json_tokener_get_error(tok)) : "text after the object");
+		json_object_put(req);
+		json_tokener_free(tok);
+		return answer;
+	}
+	json_tokener_free(tok);
+	if (!json_object_is_type(req, json_type_object) ||
+	    !json_object_object_get_ex(req, "op", &opv) ||
+	    !json_object_is_type(opv, json_type_string)) {
+		json_object_put(req);
+		return answer_error("%s", "request has no \"op\" string");
+	}
+	op = json_object_get_string(opv);
+	if (strcmp(op, "status") == 0)
+		answer = answer_ok(op_status(st));
+	else if (strcmp(op, "stats") == 0)
+		answer = answer_ok(op_stats(st));
+	else if (strcmp(op, "sinks") == 0)
+		answer = answer_ok(sinks_json(st, true));
+	else if (strcmp(op, "reopen") == 0)
+		answer = answer_ok(op_reopen(st, uid, pid));
+	else {
+		answer = NULL;
+		for (i = 0; i < sizeof later / sizeof later[0]; i++)
+			if (strcmp(op, later[i]) == 0)
+				answer = answer_error("op '%s' is not supported "
+				    "by this build yet", op);
+		if (answer == NULL)
+			answer = answer_error("unknown op '%.64s'", op);
+	}
+	json_object_put(req);
+	return answer;
+}
+
+/* The socket */
+
+static void
+client_close(struct control_client *c)
+{
+	if (c->fd != -1)
+		close(c->fd);
+	c->fd = -1;
+	buf_free(&c->in);
+}
+
+/* Write all of s; false if the client is gone or stalled. */
+static bool
+client_write(struct control_client *c, const char *s)
+{
+	size_t len = strlen(s), off = 0;
+	ssize_t n;
+
+	while (off < len) {
+		n = send(c->fd, s + off, len - off, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		off += (size_t)n;
+	}
+	return true;
+}
+
+/* Read what the client sent and answer each complete line. */
+static void
+client_read(struct control *ctl, struct control_client *c)
+{
+	char tmp[4096], *nl, *answer;
+	size_t linelen;
+	ssize_t n;
+
+	n = recv(c->fd, tmp, sizeof tmp, 0);
+	if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		client_close(c);
+		return;
+	}
+	buf_add(&c->in, tmp, (size_t)n);
+	while (c->fd != -1 && c->in.len > 0 &&
+	    (nl = memchr(c->in.data, '\n', c->in.len)) != NULL) {
+		linelen = (size_t)(nl - c->in.data);
+		if (linelen > 0 && c->in.data[linelen - 1] == '\r')
+			linelen--;
+		if (linelen > 0) {
+			answer = control_answer(&ctl->st, c->in.data, linelen,
+			    c->uid, c->pid);
+			if (!client_write(c, answer))
+				client_close(c);
+			free(answer);
+		}
+		if (c->fd == -1)
+			return;
+		linelen = (size_t)(nl - c->in.data) + 1;
+		memmove(c->in.data, c->in.data + linelen, c->in.len - linelen);
+		c->in.len -= linelen;
+	}
+	if (c->fd != -1 && c->in.len > CONTROL_MAX_LINE) {
+		answer = answer_error("request longer than %s bytes", "65536");
+		(void)client_write(c, answer);
+		free(answer);
+		client_close(c);
+	}
+}
+
+static void
+control_accept(struct control *ctl)
+{
+	struct control_client *c = NULL;
+	struct timeval tv = { 2, 0 };
+	struct ucred cred;
+	socklen_t clen = sizeof cred;
+	size_t i;
+	int fd;
+
+	if ((fd = accept4(ctl->fd, NULL, NULL, SOCK_CLOEXEC)) == -1)
+		return;
+	for (i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		if (ctl->clients[i].fd == -1) {
+			c = &ctl->clients[i];
+			break;
+		}
+	if (c == NULL) {
+		struct control_client tmp = { fd, BUF_INIT, 0, 0 };
+		char *answer = answer_error("too many control connections "
+		    "(%s at most)", "16");
+
+		(void)client_write(&tmp, answer);
+		free(answer);
+		close(fd);
+		return;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	c->fd = fd;
+	c->uid = (unsigned)-1;
+	c->pid = -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0) {
+		c->uid = (unsigned)cred.uid;
+		c->pid = (int)cred.pid;
+	}
+	log_debug("control: connection from uid %u pid %d", c->uid, c->pid);
+}
+
+static void *
+control_main(void *arg)
+{
+	struct control *ctl = arg;
+	struct pollfd pfd[2 + CONTROL_MAX_CLIENTS];
+	struct control_client *who[2 + CONTROL_MAX_CLIENTS];
+	nfds_t n, k;
+	size_t i;
+
+	for (;;) {
+		pfd[0].fd = ctl->wake[0];
+		pfd[0].events = POLLIN;
+		pfd[1].fd = ctl->fd;
+		pfd[1].events = POLLIN;
+		n = 2;
+		for (i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+			if (ctl->clients[i].fd == -1)
+				continue;
+			pfd[n].fd = ctl->clients[i].fd;
+			pfd[n].events = POLLIN;
+			who[n++] = &ctl->clients[i];
+		}
+		if (poll(pfd, n, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			log_warn("control: poll");
+			return NULL;
+		}
+		if (pfd[0].revents != 0)
+			return NULL;
+		for (k = 2; k < n; k++)
+			if (pfd[k].revents != 0)
+				client_read(ctl, who[k]);
+		if (pfd[1].revents & POLLIN)
+			control_accept(ctl);
+	}
+}
+
+/*
+ * Bind the socket at path: its directory made if missing, a stale socket
+ * replaced, one a daemon answers on refused.
+ */
+static int
+control_bind(const char *path, char **cause)
+{
+	struct sockaddr_un sun;
+	char *dir, *slash;
+	int fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun.sun_path) {
+		xasprintf(cause, "control socket path too long: %s", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+			xasprintf(cause, "mkdir %s: %s", dir, strerror(errno));
+			free(dir);
+			return -1;
+		}
+	}
+	free(dir);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		xasprintf(cause, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0) {
+		xasprintf(cause, "control socket %s is in use by a running "
+		    "daemon", path);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if (unlink(path) == -1 && errno != ENOENT) {
+		xasprintf(cause, "unlink %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    bind(fd, (struct sockaddr *)&sun, sizeof sun) == -1 ||
+	    listen(fd, 16) == -1) {
+		xasprintf(cause, "control socket %s: %s", path,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Mode 0660 and the control group. */
+static int
+control_perms(const char *path, const char *group, char **cause)
+{
+	struct group *gr;
+	char *end;
+	gid_t gid;
+
+	if (group != NULL && *group != '\0') {
+		if ((gr = getgrnam(group)) != NULL)
+			gid = gr->gr_gid;
+		else {
+			errno = 0;
+			gid = (gid_t)strtoul(group, &end, 10);
+			if (*end != '\0' || errno != 0) {
+				xasprintf(cause, "control_group: no group "
+				    "'%s'", group);
+				return -1;
+			}
+		}
+		if (chown(path, (uid_t)-1, gid) == -1) {
+			xasprintf(cause, "chown %s: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+	if (chmod(path, 0660) == -1) {
+		xasprintf(cause, "chmod %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+struct control *
+control_start(const struct control_state *st, char **cause)
+{
+	const char *path = st->conf->daemon.control_socket;
+	struct control *ctl;
+	size_t i;
+	int fd;
+
+	if ((fd = control_bind(path, cause)) == -1)
+		return NULL;
+	if (control_perms(path, st->conf->daemon.control_group, cause) ==
+	    -1) {
+		close(fd);
+		unlink(path);
+		return NULL;
+	}
+	ctl = xcalloc(1, sizeof *ctl);
+	ctl->st = *st;
+	ctl->path = xstrdup(path);
+	ctl->fd = fd;
+	for (i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		ctl->clients[i].fd = -1;
+	if (pipe2(ctl->wake, O_CLOEXEC) == -1 ||
+	    pthread_create(&ctl->thread, NULL, control_main, ctl) != 0) {
+		xasprintf(cause, "control socket: cannot start its thread");
+		close(fd);
+		unlink(path);
+		free(ctl->path);
+		free(ctl);
+		return NULL;
+	}
+	log_info("control socket %s", path);
+	return ctl;
+}
+
+void
+control_stop(struct control *ctl)
+{
+	size_t i;
+	char c = 0;
+
+	if (ctl == NULL)
+		return;
+	while (write(ctl->wake[1], &c, 1) == -1 && errno == EINTR)
+		;
+	pthread_join(ctl->thread, NULL);
+	for (i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		client_close(&ctl->clients[i]);
+	close(ctl->fd);
+	unlink(ctl->path);
+	close(ctl->wake[0]);
+	close(ctl->wake[1]);
+	free(ctl->path);
+	free(ctl);
+}

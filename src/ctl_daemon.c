@@ -1,0 +1,313 @@
+/*
+ * ctl_daemon.c: the cimlistenctl commands answered by a running daemon
+ * over its control socket (status, stats, sinks, reopen): one JSON
+ * request line, one JSON answer line, shown as text for people or as the
+ * answer's result with --json.
+ *
+ * Exit status: 0 the daemon answered ok, 1 it answered with errors (on
+ * stderr), 2 usage error, 4 the daemon could not be reached or answered
+ * something that is not an answer.
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "ctl_daemon.h"
+#include "xmalloc.h"
+
+#define CTL_EXIT_ERRORS 1
+#define CTL_EXIT_USAGE 2
+#define CTL_EXIT_UNREACHABLE 4
+#define CTL_TIMEOUT_MS 10000
+
+#ifndef RUNSTATEDIR
+#define RUNSTATEDIR "/run"
+#endif
+#define CTL_DEFAULT_SOCKET RUNSTATEDIR "/cimlisten/control.sock"
+
+/* Send {"op":op} and read the answer line; NULL with *err on failure. */
+static char *
+ctl_request(const char *path, const char *op, char **err)
+{
+	struct sockaddr_un sun;
+	struct pollfd pfd;
+	struct buf b = BUF_INIT;
+	char tmp[65536], *req, *nl;
+	ssize_t n;
+	size_t off = 0, len;
+	int fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun.sun_path) {
+		xasprintf(err, "socket path too long: %s", path);
+		return NULL;
+	}
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		xasprintf(err, "cannot reach cimlistend at %s: %s", path,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return NULL;
+	}
+	xasprintf(&req, "{\"op\":\"%s\"}\n", op);
+	len = strlen(req);
+	while (off < len) {
+		n = send(fd, req + off, len - off, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			xasprintf(err, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		off += (size_t)n;
+	}
+	for (;;) {
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, CTL_TIMEOUT_MS) == 0) {
+			xasprintf(err, "%s: no answer within %d s", path,
+			    CTL_TIMEOUT_MS / 1000);
+			goto fail;
+		}
+		n = read(fd, tmp, sizeof tmp);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			xasprintf(err, "%s: connection closed without an answer",
+			    path);
+			goto fail;
+		}
+		buf_add(&b, tmp, (size_t)n);
+		if ((nl = memchr(b.data, '\n', b.len)) != NULL) {
+			*nl = '\0';
+			break;
+		}
+	}
+	free(req);
+	close(fd);
+	return buf_steal(&b, NULL);
+fail:
+	free(req);
+	buf_free(&b);
+	close(fd);
+	return NULL;
+}
+
+static uint64_t
+ju(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return 0;
+	return json_object_get_uint64(v);
+}
+
+static const char *
+js(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return "-";
+	return json_object_get_string(v);
+}
+
+static json_object *
+jo(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+static void
+print_uptime(uint64_t s)
+{
+	if (s >= 86400)
+		printf("%llud%02lluh", (unsigned long long)(s / 86400),
+		    (unsigned long long)(s % 86400 / 3600));
+	else if (s >= 3600)
+		printf("%lluh%02llum", (unsigned long long)(s / 3600),
+		    (unsigned long long)(s % 3600 / 60));
+	else
+		printf("%llum%02llus", (unsigned long long)(s / 60),
+		    (unsigned long long)(s % 60));
+}
+
+static void
+print_sinks(json_object *a)
+{
+	json_object *s;
+	size_t i;
+
+	printf("%-16s %-8s %-8s %12s %9s %8s %8s %12s %10s\n", "SINK", "TYPE",
+	    "FORMAT", "DELIVERED", "FAILURES", "DROPPED", "LOST", "LAST_SEQ",
+	    "LAG");
+	for (i = 0; a != NULL && i < json_object_array_length(a); i++) {
+		s = json_object_array_get_idx(a, i);
+		printf("%-16s %-8s %-8s %12llu %9llu %8llu %8llu %12llu %10llu\n",
+		    js(s, "name"), js(s, "type"), js(s, "format"),
+		    (unsigned long long)ju(s, "delivered"),
+		    (unsigned long long)ju(s, "failures"),
+		    (unsigned long long)ju(s, "dropped"),
+		    (unsigned long long)ju(s, "lost"),
+		    (unsigned long long)ju(s, "last_seq"),
+		    (unsigned long long)ju(s, "lag"));
+	}
+}
+
+static void
+print_status(json_object *r)
+{
+	json_object *ls = jo(r, "listeners"), *sp = jo(r, "spool"), *l, *s;
+	json_object *sinks = jo(r, "sinks");
+	size_t i;
+
+	printf("cimlistend %s, pid %llu, up ", js(r, "version"),
+	    (unsigned long long)ju(r, "pid"));
+	print_uptime(ju(r, "uptime"));
+	printf("\nconfig    %s\n", js(r, "config"));
+	for (i = 0; ls != NULL && i < json_object_array_length(ls); i++) {
+		l = json_object_array_get_idx(ls, i);
+		printf("listener  %s port %llu (%s)\n", js(l, "address"),
+		    (unsigned long long)ju(l, "port"),
+		    json_object_get_boolean(jo(l, "tls")) ? "https" : "http");
+	}
+	if (ls == NULL || json_object_array_length(ls) == 0)
+		printf("listener  none\n");
+	printf("spool     %s: %llu segments, %llu bytes, seq %llu..%llu, "
+	    "next %llu\n", js(sp, "dir"),
+	    (unsigned long long)ju(sp, "segments"),
+	    (unsigned long long)ju(sp, "bytes"),
+	    (unsigned long long)ju(sp, "oldest_seq"),
+	    (unsigned long long)ju(sp, "newest_seq"),
+	    (unsigned long long)ju(sp, "next_seq"));
+	for (i = 0; sinks != NULL && i < json_object_array_length(sinks);
+	    i++) {
+		s = json_object_array_get_idx(sinks, i);
+		printf("sink      %s (%s): %llu delivered, %llu failures, lag "
+		    "%llu\n", js(s, "name"), js(s, "type"),
+		    (unsigned long long)ju(s, "delivered"),
+		    (unsigned long long)ju(s, "failures"),
+		    (unsigned long long)ju(s, "lag"));
+	}
+}
+
+/* Every scalar of a two-level object as "group.key value" lines. */
+static void
+print_stats(json_object *r)
+{
+	json_object_object_foreach(r, group, g) {
+		if (strcmp(group, "sinks") == 0)
+			continue;
+		json_object_object_foreach(g, key, v)
+			printf("%s.%s %s\n", group, key,
+			    json_object_get_string(v));
+	}
+	printf("\n");
+	print_sinks(jo(r, "sinks"));
+}
+
+static void
+ctl_daemon_usage(FILE *f, const char *op)
+{
+	fprintf(f, "usage: cimlistenctl %s [--json] [--socket PATH]\n"
+	    "\n"
+	    "  --socket PATH  the daemon's control socket (%s)\n"
+	    "  --json         the answer's result as one JSON object\n", op,
+	    CTL_DEFAULT_SOCKET);
+}
+
+int
+ctl_daemon(const char *op, int argc, char **argv, bool json)
+{
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = CTL_DEFAULT_SOCKET;
+	json_object *ans, *ok, *errs, *res;
+	char *line, *err = NULL;
+	size_t i;
+	int ch, status = 0;
+
+	optind = 0; /* full re-initialisation (glibc) */
+	while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's': path = optarg; break;
+		case 'j': json = true; break;
+		case 'h':
+			ctl_daemon_usage(stdout, op);
+			return 0;
+		default:
+			ctl_daemon_usage(stderr, op);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "cimlistenctl %s: unexpected argument '%s'\n",
+		    op, argv[optind]);
+		ctl_daemon_usage(stderr, op);
+		return CTL_EXIT_USAGE;
+	}
+	if ((line = ctl_request(path, op, &err)) == NULL) {
+		fprintf(stderr, "cimlistenctl %s: %s\n", op, err);
+		free(err);
+		return CTL_EXIT_UNREACHABLE;
+	}
+	ans = json_tokener_parse(line);
+	if (ans == NULL || !json_object_object_get_ex(ans, "ok", &ok)) {
+		fprintf(stderr, "cimlistenctl %s: not an answer: %.200s\n", op,
+		    line);
+		json_object_put(ans);
+		free(line);
+		return CTL_EXIT_UNREACHABLE;
+	}
+	if (!json_object_get_boolean(ok)) {
+		errs = jo(ans, "errors");
+		for (i = 0; errs != NULL && i < json_object_array_length(errs);
+		    i++)
+			fprintf(stderr, "cimlistenctl %s: %s\n", op,
+			    json_object_get_string(
+			    json_object_array_get_idx(errs, i)));
+		status = CTL_EXIT_ERRORS;
+	} else {
+		res = jo(ans, "result");
+		if (json)
+			printf("%s\n", json_object_to_json_string_ext(res,
+			    JSON_C_TO_STRING_PLAIN |
+			    JSON_C_TO_STRING_NOSLASHESCAPE));
+		else if (strcmp(op, "status") == 0)
+			print_status(res);
+		else if (strcmp(op, "stats") == 0)
+			print_stats(res);
+		else if (strcmp(op, "sinks") == 0)
+			print_sinks(res);
+		else if (strcmp(op, "reopen") == 0)
+			printf("reopened %llu sinks\n",
+			    (unsigned long long)ju(res, "reopened"));
+	}
+	json_object_put(ans);
+	free(line);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		status = 3;
+	return status;
+}
