@@ -481,14 +481,17 @@ control_bind(const char *path, char **cause)
 		return -1;
 	}
 	strcpy(sun.sun_path, path);
+	/* mkdir -p of the directory. */
 	dir = xstrdup(path);
-	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+	for (slash = strchr(dir + 1, '/'); slash != NULL;
+	    slash = strchr(slash + 1, '/')) {
 		*slash = '\0';
 		if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
 			xasprintf(cause, "mkdir %s: %s", dir, strerror(errno));
 			free(dir);
 			return -1;
 		}
+		*slash = '/';
 	}
 	free(dir);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {

@@ -38,6 +38,8 @@
 
 /* Seconds between spool retention passes (spool_max_age). */
 #define DAEMON_MAINTAIN_SEC 5
+/* Seconds between updates of the service manager's status line. */
+#define DAEMON_STATUS_SEC 2
 
 struct state {
 	struct config *conf;
@@ -324,20 +326,104 @@ free_state(struct state *st)
 	config_free(st->conf);
 }
 
-/* Take signals until asked to stop; run spool retention meanwhile. */
+/* Counters behind the service manager's status line. */
+struct status_prev {
+	struct timespec when;
+	uint64_t received;
+	uint64_t delivered;
+};
+
+static uint64_t
+sinks_delivered(struct state *st, uint64_t *worst_lag, const char **worst)
+{
+	struct spool_stats sp;
+	struct sink_stats ss;
+	uint64_t sum = 0, lag;
+	size_t i;
+
+	spool_get_stats(st->spool, &sp);
+	*worst_lag = 0;
+	*worst = NULL;
+	for (i = 0; i < st->nsinks; i++) {
+		sink_get_stats(st->sinks[i], &ss);
+		sum += ss.delivered;
+		lag = sp.next_seq > ss.position && ss.position > 0 ?
+		    sp.next_seq - ss.position : 0;
+		if (lag > *worst_lag) {
+			*worst_lag = lag;
+			*worst = sink_name(st->sinks[i]);
+		}
+	}
+	return sum;
+}
+
+/*
+ * STATUS= for systemctl status: indications received and records
+ * delivered a second since the last update, and the sink furthest behind.
+ */
+static void
+status_update(struct state *st, struct status_prev *prev)
+{
+	struct dispatch_stats ds;
+	struct timespec now;
+	uint64_t delivered, lag;
+	const char *worst;
+	double secs;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	dispatch_get_stats(st->dispatch, &ds);
+	delivered = sinks_delivered(st, &lag, &worst);
+	secs = (double)(now.tv_sec - prev->when.tv_sec) +
+	    (double)(now.tv_nsec - prev->when.tv_nsec) / 1e9;
+	if (secs <= 0)
+		secs = 1;
+	if (worst != NULL)
+		sd_notifyf(0, "STATUS=%.0f received/s, %.0f delivered/s, "
+		    "%llu received in all; worst lag %llu records (sink %s)",
+		    (double)(ds.indications - prev->received) / secs,
+		    (double)(delivered - prev->delivered) / secs,
+		    (unsigned long long)ds.indications,
+		    (unsigned long long)lag, worst);
+	else
+		sd_notifyf(0, "STATUS=%.0f received/s, %.0f delivered/s, "
+		    "%llu received in all; no sink behind",
+		    (double)(ds.indications - prev->received) / secs,
+		    (double)(delivered - prev->delivered) / secs,
+		    (unsigned long long)ds.indications);
+	prev->when = now;
+	prev->received = ds.indications;
+	prev->delivered = delivered;
+}
+
+/*
+ * Take signals until asked to stop; run spool retention and update the
+ * status line meanwhile.
+ */
 static void
 signal_loop(struct state *st, const sigset_t *set)
 {
-	struct timespec tick = { DAEMON_MAINTAIN_SEC, 0 };
+	struct timespec tick = { DAEMON_STATUS_SEC, 0 }, now, last;
+	struct status_prev prev;
+	uint64_t lag;
+	const char *worst;
 	int sig;
 	size_t i;
 
+	memset(&prev, 0, sizeof prev);
+	clock_gettime(CLOCK_MONOTONIC, &prev.when);
+	prev.delivered = sinks_delivered(st, &lag, &worst);
+	last = prev.when;
 	for (;;) {
-		if ((sig = sigtimedwait(set, NULL, &tick)) == -1) {
-			if (errno == EAGAIN)
-				spool_maintain(st->spool);
-			continue;
+		sig = sigtimedwait(set, NULL, &tick);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - prev.when.tv_sec >= DAEMON_STATUS_SEC)
+			status_update(st, &prev);
+		if (now.tv_sec - last.tv_sec >= DAEMON_MAINTAIN_SEC) {
+			spool_maintain(st->spool);
+			last = now;
 		}
+		if (sig == -1)
+			continue;
 		switch (sig) {
 		case SIGTERM:
 		case SIGINT:

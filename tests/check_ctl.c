@@ -877,15 +877,22 @@ static int
 ctl_connect(const struct tu_daemon *d)
 {
 	struct sockaddr_un sun;
-	int fd;
+	int fd, tries;
 
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	snprintf(sun.sun_path, sizeof sun.sun_path, "%s/control.sock", d->dir);
-	ck_assert_int_ne(fd = socket(AF_UNIX, SOCK_STREAM, 0), -1);
-	ck_assert_msg(connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0,
-	    "connect %s: %s", sun.sun_path, strerror(errno));
-	return fd;
+	/* The socket comes up just after the HTTP port the start waits on. */
+	for (tries = 0;; tries++) {
+		ck_assert_int_ne(fd = socket(AF_UNIX, SOCK_STREAM, 0), -1);
+		if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0)
+			return fd;
+		ck_assert_msg((errno == ENOENT || errno == ECONNREFUSED) &&
+		    tries < 1000, "connect %s: %s", sun.sun_path,
+		    strerror(errno));
+		close(fd);
+		usleep(10000);
+	}
 }
 
 /* Send one request line, read one answer line (bounded wait). */
@@ -1068,6 +1075,7 @@ START_TEST(test_ctl_daemon_commands)
 	ck_assert_int_eq(r.status, 0);
 	run_free(&r);
 	ck_assert(tu_wait_lines(d->out, 3, 10000));
+	close(ctl_connect(d)); /* the control socket is up */
 
 	r = run_ctl(NULL, "status", "--socket", sock, NULL);
 	ck_assert_msg(r.status == 0, "%s", r.err);
