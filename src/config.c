@@ -64,6 +64,7 @@ enum section_kind {
 	SEC_NONE, /* before the first section header */
 	SEC_LISTENER,
 	SEC_DAEMON,
+	SEC_METRICS,
 	SEC_SINK,
 	SEC_FILTER,
 	SEC_IGNORE /* a bad header: its keys are skipped */
@@ -80,7 +81,8 @@ enum key_type {
 	KT_ENUM,
 	KT_LIST,
 	KT_MODE,
-	KT_LOGLEVEL
+	KT_LOGLEVEL,
+	KT_HOSTPORT
 };
 
 /* Sink types, as bits for the key table and as words for "type". */
@@ -145,6 +147,7 @@ static const char *check_address(const char *);
 
 #define LF(f) (offsetof(struct listener_conf, f) + 1)
 #define DF(f) (offsetof(struct daemon_conf, f) + 1)
+#define MF(f) (offsetof(struct metrics_conf, f) + 1)
 #define SF(f) (offsetof(struct sink_conf, f) + 1)
 #define FF(f) (offsetof(struct filter_conf, f) + 1)
 #define IMPL (KF_IMPLEMENTED | KF_RELOADABLE)
@@ -271,6 +274,11 @@ static const struct key keys[] = {
 	  .def = "", .off = "", .field = DF(control_group),
 	  .flags = KF_IMPLEMENTED | KF_EMPTY_OK,
 	  .help = "Group allowed to use the control socket." },
+	{ .section = SEC_METRICS, .name = "listen", .type = KT_HOSTPORT,
+	  .def = "", .off = "", .field = MF(listen),
+	  .flags = KF_IMPLEMENTED | KF_EMPTY_OK,
+	  .help = "HOST:PORT serving Prometheus metrics at /metrics over "
+	    "plain HTTP, apart from the CIM ports; empty disables it." },
 	{ .section = SEC_DAEMON, .name = "user", .type = KT_STRING,
 	  .def = "", .off = "", .flags = KF_EMPTY_OK,
 	  .help = "User to run as after binding; empty keeps the user." },
@@ -488,9 +496,11 @@ struct file_ctx {
 	unsigned *seen; /* first line of each key in this section */
 	unsigned seen_listener[NKEYS];
 	unsigned seen_daemon[NKEYS];
+	unsigned seen_metrics[NKEYS];
 	unsigned seen_section[NKEYS];
 	unsigned listener_line;
 	unsigned daemon_line;
+	unsigned metrics_line;
 	size_t *deferred; /* sink keys, applied at the section's end */
 	size_t ndeferred;
 
@@ -841,6 +851,43 @@ words_list(const char *const *w)
 	return buf_steal(&b, NULL);
 }
 
+int
+config_hostport(const char *s, char *host, size_t hostlen, unsigned *port)
+{
+	const char *colon, *h = s, *end;
+	size_t n;
+	char *e;
+	unsigned long p;
+
+	if (*s == '[') {
+		if ((end = strchr(s, ']')) == NULL || end[1] != ':')
+			return -1;
+		h = s + 1;
+		n = (size_t)(end - h);
+		colon = end + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL ||
+		    memchr(s, ':', (size_t)(colon - s)) != NULL)
+			return -1;
+		n = (size_t)(colon - s);
+	}
+	if (n == 0 || colon[1] < '0' || colon[1] > '9')
+		return -1;
+	errno = 0;
+	p = strtoul(colon + 1, &e, 10);
+	if (*e != '\0' || errno != 0 || p == 0 || p > 65535)
+		return -1;
+	if (host != NULL) {
+		if (n >= hostlen)
+			return -1;
+		memcpy(host, h, n);
+		host[n] = '\0';
+	}
+	if (port != NULL)
+		*port = (unsigned)p;
+	return 0;
+}
+
 /* Free what a parsed value owns and clear it. */
 static void
 value_free(struct value *v)
@@ -1049,6 +1096,19 @@ value_parse(struct file_ctx *fc, const struct key *k, const struct ent *e,
 			free(w);
 		}
 		return -1;
+	case KT_HOSTPORT:
+		if (*s == '\0' && (k->flags & KF_EMPTY_OK))
+			return 0;
+		if (config_hostport(s, NULL, 0, NULL) == -1) {
+			if (fc != NULL)
+				ferr_add(fc, p0.line, p0.col, "invalid address "
+				    "'%s' for key '%s' (expected HOST:PORT, as "
+				    "in 127.0.0.1:9188 or [::1]:9188)", s,
+				    k->name);
+			return -1;
+		}
+		v->s = xstrdup(s);
+		return 0;
 	case KT_STRING:
 	case KT_PATH:
 		if (*s == '\0') {
@@ -1136,6 +1196,7 @@ value_equal(const struct key *k, const struct value *a, const struct value *b)
 	switch (k->type) {
 	case KT_STRING:
 	case KT_PATH:
+	case KT_HOSTPORT:
 		if (a->s == NULL || b->s == NULL)
 			return a->s == b->s;
 		return strcmp(a->s, b->s) == 0;
@@ -1200,6 +1261,7 @@ value_store(const struct key *k, void *base, struct value *v)
 		break;
 	case KT_STRING:
 	case KT_PATH:
+	case KT_HOSTPORT:
 		free(*(char **)p);
 		*(char **)p = v->s;
 		v->s = NULL;
@@ -1487,14 +1549,16 @@ lex_section(struct file_ctx *fc)
 		name += strspn(name, " \t");
 	}
 
-	if (strcmp(kind, "listener") == 0 || strcmp(kind, "daemon") == 0) {
+	if (strcmp(kind, "listener") == 0 || strcmp(kind, "daemon") == 0 ||
+	    strcmp(kind, "metrics") == 0) {
 		if (*name != '\0')
 			ferr_add(fc, fc->lineno, 0,
 			    "section [%s] takes no "
 			    "name",
 			    kind);
 		else
-			e->sec = kind[0] == 'l' ? SEC_LISTENER : SEC_DAEMON;
+			e->sec = kind[0] == 'l' ? SEC_LISTENER :
+			    kind[0] == 'd' ? SEC_DAEMON : SEC_METRICS;
 	} else if (strcmp(kind, "sink") == 0 || strcmp(kind, "filter") == 0) {
 		if (*name == '\0')
 			ferr_add(fc, fc->lineno, 0,
@@ -1645,6 +1709,9 @@ section_label(struct file_ctx *fc, char *out, size_t len)
 		break;
 	case SEC_DAEMON:
 		snprintf(out, len, "[daemon]");
+		break;
+	case SEC_METRICS:
+		snprintf(out, len, "[metrics]");
 		break;
 	case SEC_SINK:
 		snprintf(out, len, "[sink %s]", cf->sinks[fc->secidx].name);
@@ -1883,6 +1950,15 @@ section_open(struct file_ctx *fc, struct ent *e)
 	section_close(fc);
 	fc->sec = SEC_IGNORE;
 	switch (e->sec) {
+	case SEC_METRICS:
+		if (fc->metrics_line != 0)
+			ferr_add(fc, e->line, 0, "duplicate section [metrics] "
+			    "(first at line %u)", fc->metrics_line);
+		else
+			fc->metrics_line = e->line;
+		fc->seen = fc->seen_metrics;
+		fc->sec = e->sec;
+		break;
 	case SEC_LISTENER:
 	case SEC_DAEMON:
 		if (e->sec == SEC_LISTENER) {
@@ -2032,6 +2108,9 @@ key_handle(struct file_ctx *fc, struct ent *e)
 		break;
 	case SEC_DAEMON:
 		key_set(fc, k, &ld->cf->daemon, e);
+		break;
+	case SEC_METRICS:
+		key_set(fc, k, &ld->cf->metrics, e);
 		break;
 	case SEC_SINK:
 		fc->deferred = xreallocarray(
@@ -2310,6 +2389,7 @@ config_load(const char *file, struct config_errors *errs)
 	cf->file = xstrdup(file);
 	apply_defaults(SEC_LISTENER, &cf->listener);
 	apply_defaults(SEC_DAEMON, &cf->daemon);
+	apply_defaults(SEC_METRICS, &cf->metrics);
 	ld.cf = cf;
 	ld.errs = errs;
 
@@ -2406,6 +2486,7 @@ config_free(struct config *cf)
 	strv_free(cf->listener.bind);
 	free(cf->daemon.spool_dir);
 	free(cf->daemon.control_socket);
+	free(cf->metrics.listen);
 	free(cf->daemon.control_group);
 	for (i = 0; i < cf->nsinks; i++)
 		sink_conf_strings_free(&cf->sinks[i]); /* origin.file: cf->files */
@@ -2437,7 +2518,8 @@ config_find_sink(const struct config *cf, const char *name)
 }
 
 static const char *const type_names[] = {"boolean", "number", "port", "size",
-    "duration", "string", "path", "word", "list", "file mode", "log level"};
+    "duration", "string", "path", "word", "list", "file mode", "log level",
+    "host:port"};
 
 /* Print text wrapped at 72 columns, each line indented by `indent`. */
 static void
@@ -2528,6 +2610,7 @@ config_print_keys(FILE *f)
 	} secs[] = {
 	    {SEC_LISTENER, "[listener]"},
 	    {SEC_DAEMON, "[daemon]"},
+	    {SEC_METRICS, "[metrics]"},
 	    {SEC_SINK, "[sink NAME]"},
 	    {SEC_FILTER, "[filter NAME]"},
 	};

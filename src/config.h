@@ -53,6 +53,10 @@ struct daemon_conf {
 	char *control_group;           /* NULL or "": the daemon's group */
 };
 
+struct metrics_conf {
+	char *listen;                  /* "HOST:PORT", NULL or "": off */
+};
+
 enum sink_format { SINK_FORMAT_JSON = 0, SINK_FORMAT_MOF, SINK_FORMAT_TEMPLATE };
 enum syslog_protocol { SYSLOG_RFC3164 = 0, SYSLOG_RFC5424 };
 
@@ -116,6 +120,7 @@ struct config {
 	size_t nfiles;
 	struct listener_conf listener;
 	struct daemon_conf daemon;
+	struct metrics_conf metrics;
 	struct sink_conf *sinks;       /* in file order */
 	size_t nsinks;
 	struct filter_conf *filters;   /* in file order */
@@ -133,6 +138,11 @@ struct config_errors {
  * every problem appended to errs. Warnings (nothing fatal) go to the log.
  */
 struct config *config_load(const char *file, struct config_errors *errs);
+/*
+ * Split "HOST:PORT" or "[V6]:PORT" (port 1..65535); host and port may be
+ * NULL to only check. -1 if it is not one.
+ */
+int config_hostport(const char *s, char *host, size_t hostlen, unsigned *port);
 void config_free(struct config *);
 void config_errors_clear(struct config_errors *);
 

@@ -29,6 +29,7 @@
 #include "dispatch.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "router.h"
 #include "arena.h"
 #include "seqtrack.h"
@@ -51,6 +52,7 @@ struct state {
 	struct dispatch *dispatch;
 	struct http_listener *http;
 	struct control *control;
+	struct metrics *metrics;
 };
 
 /* Print every collected config error to stderr. */
@@ -312,6 +314,7 @@ free_state(struct state *st)
 {
 	size_t i;
 
+	metrics_stop(st->metrics);
 	control_stop(st->control);
 	if (st->http != NULL)
 		http_stop(st->http);
@@ -450,6 +453,7 @@ daemon_run(const char *file, bool foreground)
 	struct spool_stats ss;
 	struct state st;
 	struct timespec started;
+	struct control_state cs;
 	sigset_t set;
 	char *cause = NULL;
 	int ready_fd = -1, rc = 1;
@@ -505,23 +509,25 @@ daemon_run(const char *file, bool foreground)
 		goto out;
 	}
 
-	if (st.conf->daemon.control_socket != NULL &&
-	    *st.conf->daemon.control_socket != '\0') {
-		struct control_state cs;
-
-		cs.conf = st.conf;
-		cs.spool = st.spool;
-		cs.sinks = st.sinks;
-		cs.nsinks = st.nsinks;
-		cs.http = st.http;
-		cs.dispatch = st.dispatch;
-		cs.started = started;
-		if ((st.control = control_start(&cs, &cause)) == NULL) {
-			log_msg(LOG_ERR, "%s", cause);
-			free(cause);
-			shutdown_all(&st);
-			goto out;
-		}
+	cs.conf = st.conf;
+	cs.spool = st.spool;
+	cs.sinks = st.sinks;
+	cs.nsinks = st.nsinks;
+	cs.http = st.http;
+	cs.dispatch = st.dispatch;
+	cs.started = started;
+	if ((st.conf->daemon.control_socket != NULL &&
+	    *st.conf->daemon.control_socket != '\0' &&
+	    (st.control = control_start(&cs, &cause)) == NULL) ||
+	    (st.conf->metrics.listen != NULL &&
+	    *st.conf->metrics.listen != '\0' &&
+	    (st.metrics = metrics_start(&cs, &cause)) == NULL)) {
+		log_msg(LOG_ERR, "%s", cause);
+		free(cause);
+		control_stop(st.control);
+		st.control = NULL;
+		shutdown_all(&st);
+		goto out;
 	}
 
 	spool_get_stats(st.spool, &ss);
@@ -536,6 +542,8 @@ daemon_run(const char *file, bool foreground)
 	signal_loop(&st, &set);
 
 	sd_notify(0, "STOPPING=1");
+	metrics_stop(st.metrics);
+	st.metrics = NULL;
 	control_stop(st.control);
 	st.control = NULL;
 	shutdown_all(&st);

@@ -782,6 +782,44 @@ START_TEST(test_enum)
 }
 END_TEST
 
+/* [metrics]: once, no name, listen as HOST:PORT. */
+START_TEST(test_metrics)
+{
+	static const char *const bad[] = {
+		"9188", "localhost", "127.0.0.1:", "127.0.0.1:0",
+		"127.0.0.1:65536", "::1:9188", "[::1]9188", "[::1]:x", ":9188",
+	};
+	struct config *cf;
+	char *text, *want;
+	size_t i;
+
+	cf = load_ok("[metrics]\nlisten = 127.0.0.1:9188\n");
+	ck_assert_str_eq(cf->metrics.listen, "127.0.0.1:9188");
+	config_free(cf);
+	cf = load_ok("[metrics]\nlisten = [::1]:9188\n");
+	ck_assert_str_eq(cf->metrics.listen, "[::1]:9188");
+	config_free(cf);
+	cf = load_ok("[daemon]\n");
+	ck_assert(cf->metrics.listen == NULL || *cf->metrics.listen == '\0');
+	config_free(cf);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		xasprintf(&text, "[metrics]\nlisten = %s\n", bad[i]);
+		xasprintf(&want, "main.conf:2:10: invalid address '%s' for key "
+		    "'listen' (expected HOST:PORT, as in 127.0.0.1:9188 or "
+		    "[::1]:9188)\n", bad[i]);
+		load_fail(text, want);
+		free(text);
+		free(want);
+	}
+	load_fail("[metrics]\n[metrics]\n",
+	    "main.conf:2: duplicate section [metrics] (first at line 1)\n");
+	load_fail("[metrics x]\n", "main.conf:1: section [metrics] takes no "
+	    "name\n");
+	load_fail("[metrics]\nport = 1\n",
+	    "main.conf:2: unknown key 'port' in section [metrics]\n");
+}
+END_TEST
+
 START_TEST(test_list)
 {
 	struct config *cf;
@@ -1756,6 +1794,7 @@ config_suite(void)
 	tcase_add_test(tc, test_mode);
 	tcase_add_test(tc, test_log_level);
 	tcase_add_test(tc, test_enum);
+	tcase_add_test(tc, test_metrics);
 	tcase_add_test(tc, test_list);
 	tcase_add_test(tc, test_paths);
 	tcase_add_test(tc, test_relative_main);

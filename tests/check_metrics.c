@@ -1,0 +1,222 @@
+/*
+ * check_metrics.c: the Prometheus endpoint ([metrics] listen) of the real
+ * daemon, scraped over HTTP: the exposition format line by line (every
+ * sample after its family's HELP and TYPE, names and labels well formed),
+ * the values after indications were posted, 404 and 405 for other paths
+ * and methods, and a start that fails cleanly when the port is taken.
+ *
+ * Every wait is on a condition with a bounded timeout.
+ */
+#include "autoconf.h"
+
+#include <check.h>
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#include "xmalloc.h"
+
+static bool
+metric_name_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+			return false;
+	return true;
+}
+
+/*
+ * Check the exposition text and return the value of sample `want`
+ * (name with labels, as printed), or -1 if absent.
+ */
+static long long
+check_exposition(const char *text, const char *want)
+{
+	char *copy = xstrdup(text), *line, *save = NULL, *sp, fam[256] = "";
+	bool help = false, type = false;
+	long long found = -1;
+	size_t n;
+
+	ck_assert_msg(text[strlen(text) - 1] == '\n', "no final newline");
+	for (line = strtok_r(copy, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "# HELP ", 7) == 0) {
+			sp = strchr(line + 7, ' ');
+			ck_assert_msg(sp != NULL && sp[1] != '\0', "%s", line);
+			n = (size_t)(sp - (line + 7));
+			ck_assert(metric_name_ok(line + 7, n));
+			ck_assert_uint_lt(n, sizeof fam);
+			memcpy(fam, line + 7, n);
+			fam[n] = '\0';
+			help = true;
+			type = false;
+			continue;
+		}
+		if (strncmp(line, "# TYPE ", 7) == 0) {
+			ck_assert_msg(help && strncmp(line + 7, fam,
+			    strlen(fam)) == 0, "TYPE without HELP: %s", line);
+			sp = line + 7 + strlen(fam);
+			ck_assert_msg(strcmp(sp, " counter") == 0 ||
+			    strcmp(sp, " gauge") == 0, "%s", line);
+			type = true;
+			continue;
+		}
+		ck_assert_msg(line[0] != '#', "unknown comment %s", line);
+		/* A sample of the current family: name[{labels}] value */
+		ck_assert_msg(type && strncmp(line, fam, strlen(fam)) == 0,
+		    "sample outside its family: %s", line);
+		n = strcspn(line, "{ ");
+		ck_assert(metric_name_ok(line, n));
+		if (line[n] == '{') {
+			sp = strstr(line + n, "} ");
+			ck_assert_msg(sp != NULL, "%s", line);
+			sp += 1;
+		} else
+			sp = line + n;
+		ck_assert_msg(*sp == ' ' && strspn(sp + 1, "0123456789") ==
+		    strlen(sp + 1) && sp[1] != '\0', "bad value: %s", line);
+		if (strncmp(line, want, strlen(want)) == 0 &&
+		    line + strlen(want) == sp)
+			found = atoll(sp + 1);
+	}
+	free(copy);
+	return found;
+}
+
+static char *
+scrape(unsigned port, long *status)
+{
+	struct tu_response *r = tu_http(port, "GET", "/metrics", NULL, NULL,
+	    0);
+	char *body;
+
+	*status = r->status;
+	body = xstrdup(r->body != NULL ? r->body : "");
+	tu_response_free(r);
+	return body;
+}
+
+START_TEST(test_scrape)
+{
+	unsigned mport = tu_free_port();
+	struct tu_daemon *d;
+	struct tu_response *r;
+	char *extra, *text, *ctype, *body;
+	long status;
+	size_t len;
+	int i;
+
+	xasprintf(&extra, "[metrics]\nlisten = 127.0.0.1:%u\n", mport);
+	d = tu_daemon_start(NULL, extra);
+	body = tu_sample("alert-indication.xml", &len);
+	for (i = 0; i < 3; i++) {
+		r = tu_post(d->port, body, len);
+		ck_assert_int_eq(r->status, 200);
+		tu_response_free(r);
+	}
+	ck_assert(tu_wait_lines(d->out, 3, 10000));
+	/* The sink counts its delivery just after writing the lines. */
+	for (i = 0; i < 1000; i++) {
+		text = scrape(mport, &status);
+		ck_assert_int_eq(status, 200);
+		if (check_exposition(text, "cimlisten_sink_delivered_total"
+		    "{sink=\"out\",type=\"file\"}") == 3)
+			break;
+		free(text);
+		text = NULL;
+		usleep(10000);
+	}
+	ck_assert_ptr_nonnull(text);
+	ck_assert_int_eq(check_exposition(text,
+	    "cimlisten_indications_accepted_total"), 3);
+	ck_assert_int_eq(check_exposition(text,
+	    "cimlisten_http_accepted_total"), 3);
+	ck_assert_int_eq(check_exposition(text,
+	    "cimlisten_sink_lag_records{sink=\"out\",type=\"file\"}"), 0);
+	ck_assert_int_eq(check_exposition(text, "cimlisten_spool_next_seq"),
+	    4);
+	ck_assert_int_eq(check_exposition(text,
+	    "cimlisten_build_info{version=\"" PACKAGE_VERSION "\"}"), 1);
+	free(text);
+
+	r = tu_http(mport, "GET", "/metrics", NULL, NULL, 0);
+	ctype = tu_header(r, "Content-Type");
+	ck_assert_str_eq(ctype, "text/plain; version=0.0.4; charset=utf-8");
+	free(ctype);
+	tu_response_free(r);
+	r = tu_http(mport, "GET", "/other", NULL, NULL, 0);
+	ck_assert_int_eq(r->status, 404);
+	tu_response_free(r);
+	r = tu_http(mport, "POST", "/metrics", NULL, "x", 1);
+	ck_assert_int_eq(r->status, 405);
+	tu_response_free(r);
+	/* Scraping did not count as CIM requests. */
+	text = scrape(mport, &status);
+	ck_assert_int_eq(check_exposition(text,
+	    "cimlisten_http_requests_total"), 3);
+	free(text);
+	free(body);
+	free(extra);
+	ck_assert_int_eq(tu_daemon_stop(d), 0);
+}
+END_TEST
+
+/* The port is taken: the start fails and says why. */
+START_TEST(test_port_taken)
+{
+	struct tu_daemon *d;
+	char *extra, *dir = tu_tmpdir(), *conf, *text, *out = NULL;
+	const char *args[4];
+	unsigned mport = tu_free_port();
+
+	xasprintf(&extra, "[metrics]\nlisten = 127.0.0.1:%u\n", mport);
+	d = tu_daemon_start(NULL, extra);
+	xasprintf(&conf, "%s/c.conf", dir);
+	xasprintf(&text, "[listener]\nhttp_port = %u\nbind = 127.0.0.1\n"
+	    "[daemon]\nspool_dir = %s/spool\ncontrol_socket =\n"
+	    "[metrics]\nlisten = 127.0.0.1:%u\n", tu_free_port(), dir, mport);
+	tu_write_file(conf, text, strlen(text));
+	args[0] = "-f";
+	args[1] = "-c";
+	args[2] = conf;
+	args[3] = NULL;
+	ck_assert_int_eq(tu_cimlistend_run(args, &out, 20000), 1);
+	ck_assert_msg(strstr(out, "metrics: cannot listen on 127.0.0.1:") !=
+	    NULL && strstr(out, "Address already in use") != NULL, "%s", out);
+	free(out);
+	free(text);
+	free(conf);
+	free(extra);
+	tu_rmtree(dir);
+	free(dir);
+	ck_assert_int_eq(tu_daemon_stop(d), 0);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("metrics");
+	TCase *tc = tcase_create("metrics");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_scrape);
+	tcase_add_test(tc, test_port_taken);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(suite());
+}
