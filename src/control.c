@@ -186,9 +186,9 @@ spool_json(const struct control_state *st)
 static json_object *
 op_status(const struct control_state *st)
 {
-	const struct listener_conf *lc = &st->conf->listener;
 	json_object *o = json_object_new_object(), *ls, *l;
 	struct timespec now;
+	unsigned port;
 	size_t i;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -197,11 +197,19 @@ op_status(const struct control_state *st)
 	jset_u64(o, "uptime", (uint64_t)(now.tv_sec - st->started.tv_sec));
 	jset(o, "config", jstr(st->conf->file));
 	ls = json_object_new_array();
-	for (i = 0; st->http != NULL && i < lc->nbind; i++) {
+	for (i = 0; i < http_sockets(st->http); i++) {
+		const char *name = http_socket_name(st->http, i, &port);
+		const char *colon = strrchr(name, ':');
+		size_t alen = colon != NULL ? (size_t)(colon - name) : strlen(name);
+
+		/* "[::1]:5988" and "127.0.0.1:5988": the address part bare. */
+		if (alen >= 2 && name[0] == '[' && name[alen - 1] == ']') {
+			name++;
+			alen -= 2;
+		}
 		l = json_object_new_object();
-		jset(l, "address", jstr(lc->bind[i]));
-		jset(l, "port", json_object_new_int(
-		    (int)http_bound_port(st->http)));
+		jset(l, "address", json_object_new_string_len(name, (int)alen));
+		jset(l, "port", json_object_new_int((int)port));
 		jset(l, "tls", json_object_new_boolean(0));
 		json_object_array_add(ls, l);
 	}

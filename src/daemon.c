@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -446,6 +447,53 @@ signal_loop(struct state *st, const sigset_t *set)
 	}
 }
 
+/*
+ * Listening sockets passed by the service manager (LISTEN_FDS, names from
+ * FileDescriptorName=): those named "http", or unnamed, serve HTTP; the
+ * others are closed with a warning (HTTPS is not in this build). The
+ * variables are removed from the environment, so that exec sinks do not
+ * inherit them. Returns how many are in *fds (malloc'd).
+ */
+static size_t
+passed_sockets(int **fds)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int i, k, fd;
+
+	*fds = NULL;
+	if ((k = sd_listen_fds_with_names(1, &names)) <= 0) {
+		if (k < 0)
+			log_warnx("passed sockets: %s", strerror(-k));
+		return 0;
+	}
+	*fds = xreallocarray(NULL, (size_t)k, sizeof **fds);
+	for (i = 0; i < k; i++) {
+		fd = SD_LISTEN_FDS_START + i;
+		if (names == NULL || strcmp(names[i], "http") == 0 ||
+		    strcmp(names[i], "unknown") == 0) {
+			if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) > 0)
+				(*fds)[n++] = fd;
+			else {
+				log_warnx("passed descriptor %d is not a "
+				    "listening stream socket: closed", fd);
+				close(fd);
+			}
+		} else {
+			log_warnx("passed socket %d named '%s': not used by "
+			    "this build (%s), closed", fd, names[i],
+			    strcmp(names[i], "https") == 0 ? "HTTPS is not "
+			    "supported by this build yet" : "unknown name");
+			close(fd);
+		}
+	}
+	if (names != NULL)
+		for (i = 0; i < k; i++)
+			free(names[i]);
+	free(names);
+	return n;
+}
+
 int
 daemon_run(const char *file, bool foreground)
 {
@@ -454,6 +502,8 @@ daemon_run(const char *file, bool foreground)
 	struct state st;
 	struct timespec started;
 	struct control_state cs;
+	int *fds = NULL;
+	size_t nfds;
 	sigset_t set;
 	char *cause = NULL;
 	int ready_fd = -1, rc = 1;
@@ -499,10 +549,11 @@ daemon_run(const char *file, bool foreground)
 		shutdown_all(&st);
 		goto out;
 	}
-	if (st.conf->listener.http_port == 0)
+	nfds = passed_sockets(&fds);
+	if (nfds == 0 && st.conf->listener.http_port == 0)
 		log_warnx("http_port is 0: not listening for HTTP");
 	else if ((st.http = http_start(&st.conf->listener, st.dispatch,
-	    &cause)) == NULL) {
+	    fds, nfds, &cause)) == NULL) {
 		log_msg(LOG_ERR, "listener: %s", cause);
 		free(cause);
 		shutdown_all(&st);
@@ -552,5 +603,6 @@ daemon_run(const char *file, bool foreground)
 out:
 	report_ready(&ready_fd, false);
 	free_state(&st);
+	free(fds);
 	return rc;
 }

@@ -19,6 +19,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -448,6 +449,34 @@ format_name(char *out, size_t outsz, const struct sockaddr *sa)
 }
 
 /*
+ * Take a bound, listening socket (ours, or passed by the service manager)
+ * as hd's: its name and port from getsockname. -1 with *cause.
+ */
+static int
+adopt_socket(struct http_daemon *hd, int fd, char **cause)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof ss;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1) {
+		xasprintf(cause, "getsockname for %s: %s", hd->name,
+		    strerror(errno));
+		return -1;
+	}
+	if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6) {
+		xasprintf(cause, "passed socket %d is not an IPv4 or IPv6 "
+		    "socket", fd);
+		return -1;
+	}
+	format_name(hd->name, sizeof hd->name, (struct sockaddr *)&ss);
+	hd->port = ss.ss_family == AF_INET6
+		       ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+		       : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	hd->fd = fd;
+	return 0;
+}
+
+/*
  * Bind and listen on addr:port. "::" is dual-stack unless dual is false
  * (an IPv4 address is bound beside it); other IPv6 addresses are v6-only.
  * Returns 0 with hd->fd, hd->port and hd->name set, or -1 with *cause.
@@ -457,8 +486,6 @@ open_socket(struct http_daemon *hd, const char *addr, unsigned port, bool dual,
     char **cause)
 {
 	struct addrinfo hints, *ai = NULL;
-	struct sockaddr_storage ss;
-	socklen_t sslen;
 	char host[INET6_ADDRSTRLEN + 2], serv[8];
 	const char *h = addr;
 	size_t len;
@@ -516,17 +543,8 @@ open_socket(struct http_daemon *hd, const char *addr, unsigned port, bool dual,
 		xasprintf(cause, "listen on %s: %s", hd->name, strerror(errno));
 		goto fail;
 	}
-	sslen = sizeof ss;
-	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1) {
-		xasprintf(
-		    cause, "getsockname for %s: %s", hd->name, strerror(errno));
+	if (adopt_socket(hd, fd, cause) == -1)
 		goto fail;
-	}
-	format_name(hd->name, sizeof hd->name, (struct sockaddr *)&ss);
-	hd->port = ss.ss_family == AF_INET6
-		       ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-		       : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	hd->fd = fd;
 	freeaddrinfo(ai);
 	return 0;
 
@@ -618,8 +636,8 @@ start_daemon(struct http_daemon *hd, const struct listener_conf *conf,
 }
 
 struct http_listener *
-http_start(
-    const struct listener_conf *conf, struct dispatch *dispatch, char **cause)
+http_start(const struct listener_conf *conf, struct dispatch *dispatch,
+    const int *fds, size_t nfds, char **cause)
 {
 	static const char *const default_bind[] = {"::", NULL};
 	const char *const *bind;
@@ -656,7 +674,33 @@ http_start(
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&hl->idle, &ca);
 	pthread_condattr_destroy(&ca);
-	hl->daemons = xcalloc(nbind, sizeof *hl->daemons);
+	hl->daemons = xcalloc(nfds > 0 ? nfds : nbind, sizeof *hl->daemons);
+
+	/* Sockets passed by the service manager replace bind and port. */
+	for (i = 0; i < nfds; i++) {
+		hd = &hl->daemons[i];
+		hd->hl = hl;
+		hd->fd = -1;
+		snprintf(hd->name, sizeof hd->name, "passed socket %d", fds[i]);
+		if (adopt_socket(hd, fds[i], cause) != 0)
+			goto fail;
+		hl->ndaemons++;
+		if (fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) |
+		    O_NONBLOCK) == -1 || fcntl(fds[i], F_SETFD, FD_CLOEXEC) ==
+		    -1) {
+			xasprintf(cause, "%s: fcntl: %s", hd->name,
+			    strerror(errno));
+			goto fail;
+		}
+		sslen = sizeof ss;
+		getsockname(hd->fd, (struct sockaddr *)&ss, &sslen);
+		if (start_daemon(hd, conf, ss.ss_family, cause) != 0)
+			goto fail;
+		log_info("listener %s: passed by the service manager",
+		    hd->name);
+	}
+	if (nfds > 0)
+		return hl;
 
 	/* With port 0, every address shares the port the first one got. */
 	port = conf->http_port;
@@ -780,4 +824,17 @@ unsigned
 http_bound_port(const struct http_listener *hl)
 {
 	return hl != NULL && hl->ndaemons > 0 ? hl->daemons[0].port : 0;
+}
+
+size_t
+http_sockets(const struct http_listener *hl)
+{
+	return hl != NULL ? hl->ndaemons : 0;
+}
+
+const char *
+http_socket_name(const struct http_listener *hl, size_t i, unsigned *port)
+{
+	*port = hl->daemons[i].port;
+	return hl->daemons[i].name;
 }

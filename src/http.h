@@ -24,11 +24,13 @@ struct http_stats {
 };
 
 /*
- * Bind and start listening as `conf` says. Returns NULL with *cause
+ * Bind and start listening as `conf` says, or, with nfds > 0, serve on
+ * those listening sockets (socket activation; bind and http_port are not
+ * used then, the listener owns the descriptors). Returns NULL with *cause
  * (malloc'd) if a socket cannot be bound or the library refuses.
  */
 struct http_listener *http_start(const struct listener_conf *conf,
-    struct dispatch *, char **cause);
+    struct dispatch *, const int *fds, size_t nfds, char **cause);
 /* Stop accepting new connections; requests in progress go on. */
 void http_quiesce(struct http_listener *);
 /* Wait until no request is in progress; false if timeout_ms passed first. */
@@ -38,5 +40,9 @@ void http_stop(struct http_listener *);
 void http_get_stats(struct http_listener *, struct http_stats *);
 /* The port actually bound for the first address (useful with http_port 0 in tests). */
 unsigned http_bound_port(const struct http_listener *);
+/* The listening sockets: how many, and each one's "ADDR:PORT" and port. */
+size_t http_sockets(const struct http_listener *);
+const char *http_socket_name(const struct http_listener *, size_t i,
+    unsigned *port);
 
 #endif

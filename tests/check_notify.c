@@ -3,13 +3,21 @@
  * The test plays the manager: it binds a datagram socket, starts the real
  * daemon with NOTIFY_SOCKET pointing at it, and checks READY=1 (sent once
  * the listener is up), the STATUS= line with the rates and the count of
- * received indications, and STOPPING=1 at shutdown.
+ * received indications, and STOPPING=1 at shutdown; and socket
+ * activation (LISTEN_FDS, LISTEN_FDNAMES): requests served on the passed
+ * socket.
  *
  * Every wait is on a condition with a bounded timeout.
  */
 #include "autoconf.h"
 
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
 #include <sys/un.h>
 #include <check.h>
 #include <poll.h>
@@ -125,6 +133,144 @@ START_TEST(test_ready_status_stopping)
 }
 END_TEST
 
+/* A listening TCP socket on 127.0.0.1 with a port of its own. */
+static int
+listen_tcp(unsigned *port)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof sin;
+	int fd;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_eq(listen(fd, 16), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+static bool
+port_refuses(unsigned port)
+{
+	struct sockaddr_in sin;
+	int fd, rc;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((uint16_t)port);
+	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	rc = connect(fd, (struct sockaddr *)&sin, sizeof sin);
+	close(fd);
+	return rc == -1;
+}
+
+/*
+ * Socket activation: the sockets come as fds 3 and 4 with LISTEN_FDS,
+ * LISTEN_PID and LISTEN_FDNAMES=http:https; indications are served on the
+ * "http" one (not on the configured http_port), the "https" one is
+ * closed with a warning.
+ */
+START_TEST(test_socket_activation)
+{
+	struct tu_response *resp;
+	struct buf all = BUF_INIT;
+	char *dir = tu_tmpdir(), *path, *conf, *text, *logp, *out, *m, *body;
+	char *log;
+	const char *prog = getenv("CIMLISTEND");
+	unsigned port, port2, cport = tu_free_port();
+	size_t len;
+	int fd, s1, s2, status;
+	pid_t pid;
+
+	if (prog == NULL)
+		prog = BUILDDIR "/src/cimlistend";
+	xasprintf(&path, "%s/notify", dir);
+	fd = notify_socket(path);
+	s1 = listen_tcp(&port);
+	s2 = listen_tcp(&port2);
+	xasprintf(&conf, "%s/c.conf", dir);
+	xasprintf(&out, "%s/out.jsonl", dir);
+	xasprintf(&logp, "%s/stderr.log", dir);
+	xasprintf(&text, "[listener]\nhttp_port = %u\nbind = 127.0.0.1\n"
+	    "[daemon]\nspool_dir = %s/spool\ncontrol_socket = %s/ctl.sock\n"
+	    "[sink out]\ntype = file\npath = %s\n[filter all]\nsinks = out\n",
+	    cport, dir, dir, out);
+	tu_write_file(conf, text, strlen(text));
+
+	fflush(NULL);
+	ck_assert_int_ne(pid = fork(), -1);
+	if (pid == 0) {
+		char pidbuf[32];
+		int lfd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (lfd == -1 || dup2(lfd, 1) == -1 || dup2(lfd, 2) == -1 ||
+		    dup2(s1, 10) == -1 || dup2(s2, 11) == -1 ||
+		    dup2(10, 3) == -1 || dup2(11, 4) == -1)
+			_exit(126);
+		/* Only 3 and 4 may hold the sockets. */
+		close(10);
+		close(11);
+		if (s1 > 4)
+			close(s1);
+		if (s2 > 4)
+			close(s2);
+		if (fd > 4)
+			close(fd);
+		snprintf(pidbuf, sizeof pidbuf, "%ld", (long)getpid());
+		setenv("LISTEN_PID", pidbuf, 1);
+		setenv("LISTEN_FDS", "2", 1);
+		setenv("LISTEN_FDNAMES", "http:https", 1);
+		setenv("NOTIFY_SOCKET", path, 1);
+		execl(prog, prog, "-f", "-c", conf, (char *)NULL);
+		_exit(127);
+	}
+	close(s1);
+	close(s2);
+	m = wait_message(fd, &all, "READY=1", 20000);
+	log = tu_read_file(logp, NULL);
+	ck_assert_msg(m != NULL, "no READY=1; log:\n%s", log);
+	free(m);
+	free(log);
+
+	body = tu_sample("alert-indication.xml", &len);
+	resp = tu_post(port, body, len);
+	ck_assert_int_eq(resp->status, 200);
+	tu_response_free(resp);
+	ck_assert(tu_wait_lines(out, 1, 10000));
+	/* The configured port was not bound, the https one is closed. */
+	ck_assert(port_refuses(cport));
+	ck_assert(port_refuses(port2));
+	log = tu_read_file(logp, NULL);
+	ck_assert_msg(strstr(log, "passed socket 4 named 'https': not used by "
+	    "this build (HTTPS is not supported by this build yet), closed") !=
+	    NULL, "%s", log);
+	ck_assert_msg(strstr(log, "passed by the service manager") != NULL,
+	    "%s", log);
+	free(log);
+
+	ck_assert_int_eq(kill(pid, SIGTERM), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	m = wait_message(fd, &all, "STOPPING=1", 10000);
+	ck_assert_msg(m != NULL, "no STOPPING=1; got:\n%s", all.data);
+	free(m);
+	close(fd);
+	buf_free(&all);
+	free(body);
+	free(text);
+	free(conf);
+	free(out);
+	free(logp);
+	free(path);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -133,6 +279,7 @@ suite(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_ready_status_stopping);
+	tcase_add_test(tc, test_socket_activation);
 	suite_add_tcase(s, tc);
 	return s;
 }
