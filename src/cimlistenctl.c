@@ -73,6 +73,8 @@ static const struct ctl_cmd commands[] = {
 	  "the daemon's counters", true },
 	{ "sinks", cmd_daemon, "[--socket PATH]",
 	  "sinks with their delivery figures", true },
+	{ "sources", cmd_daemon, "[--socket PATH]",
+	  "senders seen, with their DSP1054 sequence tracks", true },
 	{ "reopen", cmd_daemon, "[--socket PATH]",
 	  "reopen sink outputs (log rotation)", true },
 };

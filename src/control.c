@@ -38,6 +38,8 @@
 #include "dispatch.h"
 #include "http.h"
 #include "log.h"
+#include "record.h"
+#include "seqtrack.h"
 #include "sink.h"
 #include "spool.h"
 #include "xmalloc.h"
@@ -260,6 +262,64 @@ op_stats(const struct control_state *st)
 }
 
 static json_object *
+jtime(time_t t)
+{
+	struct timespec ts = { t, 0 };
+	char buf[32];
+
+	if (t == 0)
+		return NULL;
+	record_format_time(&ts, buf);
+	return json_object_new_string(buf);
+}
+
+/*
+ * Per sender: requests and indications accepted, when last seen, the last
+ * class, and its DSP1054 SequenceContext tracks.
+ */
+static json_object *
+op_sources(const struct control_state *st)
+{
+	struct dispatch_source *ds = NULL;
+	struct seqtrack_source *tr = NULL;
+	json_object *a = json_object_new_array(), *o, *tracks, *t;
+	size_t n, nt = 0, i, k;
+
+	n = dispatch_sources(st->dispatch, &ds);
+	if (st->seqtrack != NULL)
+		nt = seqtrack_snapshot(st->seqtrack, &tr);
+	for (i = 0; i < n; i++) {
+		o = json_object_new_object();
+		jset(o, "addr", jstr(ds[i].addr));
+		jset_u64(o, "requests", ds[i].requests);
+		jset_u64(o, "indications", ds[i].indications);
+		jset(o, "last_seen", jtime(ds[i].last_seen));
+		jset(o, "last_class", jstr(ds[i].last_class));
+		tracks = json_object_new_array();
+		for (k = 0; k < nt; k++) {
+			if (strcmp(tr[k].addr, ds[i].addr) != 0)
+				continue;
+			t = json_object_new_object();
+			jset(t, "context", jstr(tr[k].context));
+			jset_u64(t, "last", tr[k].last);
+			jset(t, "last_seen", jtime(tr[k].last_seen));
+			jset_u64(t, "tracked", tr[k].tracked);
+			jset_u64(t, "duplicates", tr[k].duplicates);
+			jset_u64(t, "gaps", tr[k].gaps);
+			jset_u64(t, "missing", tr[k].missing);
+			jset_u64(t, "out_of_order", tr[k].out_of_order);
+			jset_u64(t, "restarts", tr[k].restarts);
+			json_object_array_add(tracks, t);
+		}
+		jset(o, "tracks", tracks);
+		json_object_array_add(a, o);
+	}
+	free(ds);
+	free(tr);
+	return a;
+}
+
+static json_object *
 op_reopen(const struct control_state *st, unsigned uid, int pid)
 {
 	json_object *o = json_object_new_object();
@@ -277,7 +337,7 @@ control_answer(const struct control_state *st, const char *line,
     size_t len, unsigned uid, int pid)
 {
 	static const char *const later[] = {
-		"reload", "sources", "subscribers", "redeliver",
+		"reload", "subscribers", "redeliver",
 	};
 	json_tokener *tok;
 	json_object *req, *opv;
@@ -311,6 +371,8 @@ control_answer(const struct control_state *st, const char *line,
 		answer = answer_ok(sinks_json(st, true));
 	else if (strcmp(op, "reopen") == 0)
 		answer = answer_ok(op_reopen(st, uid, pid));
+	else if (strcmp(op, "sources") == 0)
+		answer = answer_ok(op_sources(st));
 	else {
 		answer = NULL;
 		for (i = 0; i < sizeof later / sizeof later[0]; i++)

@@ -12,6 +12,7 @@
 struct config;
 struct dispatch;
 struct http_listener;
+struct seqtrack;
 struct sink;
 struct spool;
 
@@ -23,6 +24,7 @@ struct control_state {
 	size_t nsinks;
 	struct http_listener *http;    /* NULL when not listening */
 	struct dispatch *dispatch;
+	struct seqtrack *seqtrack;     /* DSP1054 tracks, for "sources" */
 	struct timespec started;       /* CLOCK_MONOTONIC at start */
 };
 

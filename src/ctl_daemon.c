@@ -1,6 +1,6 @@
 /*
  * ctl_daemon.c: the cimlistenctl commands answered by a running daemon
- * over its control socket (status, stats, sinks, reopen): one JSON
+ * over its control socket (status, stats, sinks, sources, reopen): one JSON
  * request line, one JSON answer line, shown as text for people or as the
  * answer's result with --json.
  *
@@ -209,6 +209,37 @@ print_status(json_object *r)
 	}
 }
 
+static void
+print_sources(json_object *a)
+{
+	json_object *s, *tracks, *t;
+	size_t i, k;
+
+	printf("%-39s %9s %12s %-27s %s\n", "SOURCE", "REQUESTS",
+	    "INDICATIONS", "LAST_SEEN", "LAST_CLASS");
+	for (i = 0; a != NULL && i < json_object_array_length(a); i++) {
+		s = json_object_array_get_idx(a, i);
+		printf("%-39s %9llu %12llu %-27s %s\n", js(s, "addr"),
+		    (unsigned long long)ju(s, "requests"),
+		    (unsigned long long)ju(s, "indications"),
+		    js(s, "last_seen"), js(s, "last_class"));
+		tracks = jo(s, "tracks");
+		for (k = 0; tracks != NULL &&
+		    k < json_object_array_length(tracks); k++) {
+			t = json_object_array_get_idx(tracks, k);
+			printf("  context %s: last %llu, %llu gaps (%llu "
+			    "missing), %llu duplicates, %llu out of order, "
+			    "%llu restarts\n", js(t, "context"),
+			    (unsigned long long)ju(t, "last"),
+			    (unsigned long long)ju(t, "gaps"),
+			    (unsigned long long)ju(t, "missing"),
+			    (unsigned long long)ju(t, "duplicates"),
+			    (unsigned long long)ju(t, "out_of_order"),
+			    (unsigned long long)ju(t, "restarts"));
+		}
+	}
+}
+
 /* Every scalar of a two-level object as "group.key value" lines. */
 static void
 print_stats(json_object *r)
@@ -301,6 +332,8 @@ ctl_daemon(const char *op, int argc, char **argv, bool json)
 			print_stats(res);
 		else if (strcmp(op, "sinks") == 0)
 			print_sinks(res);
+		else if (strcmp(op, "sources") == 0)
+			print_sources(res);
 		else if (strcmp(op, "reopen") == 0)
 			printf("reopened %llu sinks\n",
 			    (unsigned long long)ju(res, "reopened"));

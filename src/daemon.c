@@ -566,6 +566,7 @@ daemon_run(const char *file, bool foreground)
 	cs.nsinks = st.nsinks;
 	cs.http = st.http;
 	cs.dispatch = st.dispatch;
+	cs.seqtrack = st.seqtrack;
 	cs.started = started;
 	if ((st.conf->daemon.control_socket != NULL &&
 	    *st.conf->daemon.control_socket != '\0' &&

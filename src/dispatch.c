@@ -15,6 +15,8 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <syslog.h>
 #include <time.h>
@@ -37,6 +39,10 @@ struct dispatch {
 	atomic_uint_fast64_t indications;
 	atomic_uint_fast64_t unrouted;
 	atomic_uint_fast64_t refused;
+	/* Senders seen, for the control socket's "sources". */
+	pthread_mutex_t src_lock;
+	struct dispatch_source *srcs;
+	size_t nsrcs;
 };
 
 /*
@@ -54,6 +60,9 @@ struct scratch {
 	const char **names;
 	size_t ncap;
 };
+
+/* Senders remembered at most; the one seen longest ago makes room. */
+#define DISPATCH_MAX_SOURCES 1024
 
 static pthread_key_t scratch_key;
 static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
@@ -117,13 +126,54 @@ dispatch_new(struct router *router, struct spool *spool,
 	d->seqtrack = seqtrack;
 	d->sinks = sinks;
 	d->nsinks = nsinks;
+	pthread_mutex_init(&d->src_lock, NULL);
 	return d;
 }
 
 void
 dispatch_free(struct dispatch *d)
 {
+	if (d == NULL)
+		return;
+	pthread_mutex_destroy(&d->src_lock);
+	free(d->srcs);
 	free(d);
+}
+
+/* Count n indications from addr, the last of class inst's. */
+static void
+source_seen(struct dispatch *d, const char *addr, size_t n,
+    const struct cim_instance *inst)
+{
+	struct dispatch_source *ds = NULL;
+	size_t i, oldest = 0;
+
+	pthread_mutex_lock(&d->src_lock);
+	for (i = 0; i < d->nsrcs; i++) {
+		if (strcmp(d->srcs[i].addr, addr) == 0) {
+			ds = &d->srcs[i];
+			break;
+		}
+		if (d->srcs[i].last_seen < d->srcs[oldest].last_seen)
+			oldest = i;
+	}
+	if (ds == NULL) {
+		if (d->nsrcs < DISPATCH_MAX_SOURCES) {
+			d->srcs = xreallocarray(d->srcs, d->nsrcs + 1,
+			    sizeof *d->srcs);
+			ds = &d->srcs[d->nsrcs++];
+		} else
+			ds = &d->srcs[oldest];
+		memset(ds, 0, sizeof *ds);
+		snprintf(ds->addr, sizeof ds->addr, "%s", addr);
+	}
+	ds->indications += n;
+	ds->requests++;
+	ds->last_seen = time(NULL);
+	if (inst != NULL && inst->classname != NULL)
+		snprintf(ds->last_class, sizeof ds->last_class, "%s",
+		    inst->classname);
+	pthread_mutex_unlock(&d->src_lock);
 }
 
 int
@@ -187,7 +237,22 @@ dispatch_accept(struct dispatch *d, const struct cimxml_message *msg,
 		    msg->exports[i].indication, sc->verdicts[i]);
 	atomic_fetch_add(&d->indications, n);
 	atomic_fetch_add(&d->unrouted, unrouted);
+	source_seen(d, src->addr, n, msg->exports[msg->nexports - 1].indication);
 	return 0;
+}
+
+size_t
+dispatch_sources(struct dispatch *d, struct dispatch_source **out)
+{
+	size_t n;
+
+	pthread_mutex_lock(&d->src_lock);
+	n = d->nsrcs;
+	*out = n > 0 ? xreallocarray(NULL, n, sizeof **out) : NULL;
+	if (n > 0)
+		memcpy(*out, d->srcs, n * sizeof **out);
+	pthread_mutex_unlock(&d->src_lock);
+	return n;
 }
 
 void

@@ -8,7 +8,9 @@
 #ifndef CL_DISPATCH_H
 #define CL_DISPATCH_H
 
+#include <netinet/in.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "cimxml.h"
 #include "record.h"
@@ -24,6 +26,15 @@ struct dispatch_stats {
 	uint64_t unrouted;      /* accepted but matched no filter */
 	uint64_t refused;       /* requests refused with a transient error (503) */
 	uint64_t duplicates;    /* DSP1054 retries acknowledged, not kept again */
+};
+
+/* One sender, as the control socket's "sources" shows it. */
+struct dispatch_source {
+	char addr[INET6_ADDRSTRLEN];
+	uint64_t requests;      /* requests whose indications were accepted */
+	uint64_t indications;   /* indications accepted from it */
+	time_t last_seen;       /* wall clock of the last one */
+	char last_class[128];   /* class of the last one */
 };
 
 /*
@@ -43,6 +54,11 @@ void dispatch_free(struct dispatch *);
  */
 int dispatch_accept(struct dispatch *, const struct cimxml_message *msg,
     const struct record_source *src, const char **cause);
+/*
+ * A copy of the senders seen (at most 1024, the one seen longest ago
+ * forgotten first) in *out (free(3)); returns how many.
+ */
+size_t dispatch_sources(struct dispatch *, struct dispatch_source **out);
 void dispatch_get_stats(struct dispatch *, struct dispatch_stats *);
 
 #endif

@@ -1008,6 +1008,10 @@ START_TEST(test_control_answers)
 	o = ctl_ask(fd, "{\"op\":\"frobnicate\"}\n");
 	ck_assert_str_eq(jerror(o), "unknown op 'frobnicate'");
 	json_object_put(o);
+	o = ctl_ask(fd, "{\"op\":\"redeliver\"}\n");
+	ck_assert_str_eq(jerror(o), "op 'redeliver' is not supported by this "
+	    "build yet");
+	json_object_put(o);
 	o = ctl_ask(fd, "{\"op\":\"reload\"}\n");
 	ck_assert_str_eq(jerror(o), "op 'reload' is not supported by this "
 	    "build yet");
@@ -1176,6 +1180,90 @@ START_TEST(test_control_socket_in_use)
 }
 END_TEST
 
+/* null-and-empty.xml with SequenceNumber n. */
+static char *
+seq_body(int n, size_t *len)
+{
+	char *body = tu_sample("null-and-empty.xml", len), *p, *out;
+	const char *key = "<VALUE>3</VALUE>";
+
+	ck_assert_ptr_nonnull(p = strstr(body, key));
+	ck_assert_int_gt(asprintf(&out, "%.*s<VALUE>%d</VALUE>%s",
+	    (int)(p - body), body, n, p + strlen(key)), 0);
+	free(body);
+	*len = strlen(out);
+	return out;
+}
+
+/* sources: per sender counts, last class, its DSP1054 track. */
+START_TEST(test_ctl_sources)
+{
+	static const int seqs[] = { 3, 4, 4, 7 };
+	struct tu_daemon *d = tu_daemon_start(NULL, NULL);
+	struct tu_response *resp;
+	char *sock, *body;
+	json_object *o, *src, *tr;
+	struct run r;
+	size_t len, i;
+
+	ck_assert_int_gt(asprintf(&sock, "%s/control.sock", d->dir), 0);
+	body = tu_sample("alert-indication.xml", &len);
+	resp = tu_post(d->port, body, len);
+	ck_assert_int_eq(resp->status, 200);
+	tu_response_free(resp);
+	free(body);
+	for (i = 0; i < sizeof seqs / sizeof seqs[0]; i++) {
+		body = seq_body(seqs[i], &len);
+		resp = tu_post(d->port, body, len);
+		ck_assert_int_eq(resp->status, 200);
+		tu_response_free(resp);
+		free(body);
+	}
+	close(ctl_connect(d)); /* the control socket is up */
+	r = run_ctl(NULL, "--json", "sources", "--socket", sock, NULL);
+	ck_assert_msg(r.status == 0, "%s", r.err);
+	o = json_tokener_parse(r.out);
+	ck_assert_msg(o != NULL && json_object_is_type(o, json_type_array),
+	    "%s", r.out);
+	ck_assert_int_eq(json_object_array_length(o), 1);
+	src = json_object_array_get_idx(o, 0);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(src,
+	    "addr")), "127.0.0.1");
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(src,
+	    "requests")), 5);
+	/* The duplicate of 4 was acknowledged, not accepted again. */
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(src,
+	    "indications")), 4);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(src,
+	    "last_class")), "Acme_ProcessIndication");
+	tr = json_object_array_get_idx(json_object_object_get(src, "tracks"),
+	    0);
+	ck_assert_ptr_nonnull(tr);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(tr,
+	    "context")), "acme:host-a#20261101120000#20261101115959");
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(tr,
+	    "last")), 7);
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(tr,
+	    "duplicates")), 1);
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(tr,
+	    "gaps")), 1);
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(tr,
+	    "missing")), 2);
+	json_object_put(o);
+	run_free(&r);
+
+	r = run_ctl(NULL, "sources", "--socket", sock, NULL);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_msg(strstr(r.out, "\n127.0.0.1 ") != NULL &&
+	    strstr(r.out, "  context acme:host-a#20261101120000#"
+	    "20261101115959: last 7, 1 gaps (2 missing), 1 duplicates") !=
+	    NULL, "%s", r.out);
+	run_free(&r);
+	free(sock);
+	ck_assert_int_eq(tu_daemon_stop(d), 0);
+}
+END_TEST
+
 static Suite *
 ctl_suite(void)
 {
@@ -1202,6 +1290,7 @@ ctl_suite(void)
 	tcase_add_test(tc, test_control_long_line);
 	tcase_add_test(tc, test_ctl_daemon_commands);
 	tcase_add_test(tc, test_control_socket_in_use);
+	tcase_add_test(tc, test_ctl_sources);
 	suite_add_tcase(s, tc);
 	return s;
 }
