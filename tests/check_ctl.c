@@ -1264,6 +1264,61 @@ START_TEST(test_ctl_sources)
 }
 END_TEST
 
+/*
+ * Every command of `cimlistenctl --help` is documented in cimlistenctl(1)
+ * as a .B, .BR or .BI entry naming it.
+ */
+static bool
+man_documents(const char *man, const char *pat)
+{
+	static const char *const macros[] = { "\n.B ", "\n.BR ", "\n.BI " };
+	const char *p;
+	size_t i, n = strlen(pat);
+
+	for (i = 0; i < sizeof macros / sizeof macros[0]; i++)
+		for (p = man; (p = strstr(p, macros[i])) != NULL; p++) {
+			p += strlen(macros[i]);
+			if (strncmp(p, pat, n) == 0 &&
+			    (p[n] == ' ' || p[n] == '\n' || p[n] == '"'))
+				return true;
+		}
+	return false;
+}
+
+START_TEST(test_commands_documented)
+{
+	struct run r = run_ctl(NULL, "--help", NULL);
+	char *man = tu_read_file(SRCDIR "/man/cimlistenctl.1", NULL), *p, *nl;
+	char name[64], pat[80];
+	size_t n, count = 0;
+
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_ptr_nonnull(man);
+	ck_assert_ptr_nonnull(p = strstr(r.out, "Commands:\n"));
+	for (p = strchr(p, '\n') + 1; strncmp(p, "  ", 2) == 0;
+	    p = nl + 1) {
+		ck_assert_ptr_nonnull(nl = strchr(p, '\n'));
+		n = strcspn(p + 2, " \n");
+		ck_assert_uint_lt(n, sizeof name);
+		memcpy(name, p + 2, n);
+		name[n] = '\0';
+		/* man escapes '-' as "\-". */
+		for (n = 0, p = name; *p != '\0' && n < sizeof pat - 2; p++) {
+			if (*p == '-')
+				pat[n++] = '\\';
+			pat[n++] = *p;
+		}
+		pat[n] = '\0';
+		ck_assert_msg(man_documents(man, pat),
+		    "command %s not in man/cimlistenctl.1", name);
+		count++;
+	}
+	ck_assert_uint_ge(count, 8);
+	free(man);
+	run_free(&r);
+}
+END_TEST
+
 static Suite *
 ctl_suite(void)
 {
@@ -1291,6 +1346,7 @@ ctl_suite(void)
 	tcase_add_test(tc, test_ctl_daemon_commands);
 	tcase_add_test(tc, test_control_socket_in_use);
 	tcase_add_test(tc, test_ctl_sources);
+	tcase_add_test(tc, test_commands_documented);
 	suite_add_tcase(s, tc);
 	return s;
 }
