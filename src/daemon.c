@@ -399,21 +399,117 @@ status_update(struct state *st, struct status_prev *prev)
 	prev->delivered = delivered;
 }
 
+/* The service manager's watchdog (WATCHDOG_USEC). */
+struct watchdog {
+	uint64_t usec;                 /* 0: not asked for */
+	struct timespec last_ping;
+	uint64_t requests;             /* http requests at the last check */
+	struct timespec stalled_since; /* requests pending, none finished */
+	bool stalled;
+	bool warned;
+};
+
+static long long
+ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (long long)(b->tv_sec - a->tv_sec) * 1000 +
+	    (b->tv_nsec - a->tv_nsec) / 1000000;
+}
+
 /*
- * Take signals until asked to stop; run spool retention and update the
- * status line meanwhile.
+ * Is the daemon making progress? No: requests are in progress and none
+ * has finished for a whole watchdog period, or a sink (other than exec,
+ * which kills its commands after their own timeout) has been inside one
+ * delivery for a whole period (a write blocked on a stuck file system).
+ */
+static bool
+making_progress(struct state *st, struct watchdog *w,
+    const struct timespec *now, char *why, size_t len)
+{
+	struct http_stats hs;
+	long long period = (long long)(w->usec / 1000);
+	unsigned busy;
+	size_t i;
+
+	memset(&hs, 0, sizeof hs);
+	if (st->http != NULL)
+		http_get_stats(st->http, &hs);
+	if (hs.active > 0 && hs.requests == w->requests) {
+		if (!w->stalled) {
+			w->stalled = true;
+			w->stalled_since = *now;
+		} else if (ms_between(&w->stalled_since, now) >= period) {
+			snprintf(why, len, "%llu requests in progress and none "
+			    "finished for %lld ms", (unsigned long long)hs.active,
+			    ms_between(&w->stalled_since, now));
+			return false;
+		}
+	} else
+		w->stalled = false;
+	w->requests = hs.requests;
+	for (i = 0; i < st->nsinks; i++) {
+		if (strcmp(sink_conf(st->sinks[i])->type, "exec") == 0)
+			continue;
+		if ((busy = sink_busy_ms(st->sinks[i])) >= period) {
+			snprintf(why, len, "sink %s has been in one delivery "
+			    "for %u ms", sink_name(st->sinks[i]), busy);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Ping the watchdog every half period while there is progress. */
+static void
+watchdog_tick(struct state *st, struct watchdog *w,
+    const struct timespec *now)
+{
+	char why[160];
+
+	if (w->usec == 0 ||
+	    ms_between(&w->last_ping, now) < (long long)(w->usec / 2000))
+		return;
+	w->last_ping = *now;
+	if (!making_progress(st, w, now, why, sizeof why)) {
+		if (!w->warned)
+			log_warnx("watchdog: not pinging the service manager: "
+			    "%s", why);
+		w->warned = true;
+		return;
+	}
+	if (w->warned)
+		log_notice("watchdog: progress again, pinging");
+	w->warned = false;
+	sd_notify(0, "WATCHDOG=1");
+}
+
+/*
+ * Take signals until asked to stop; run spool retention, update the
+ * status line and ping the watchdog meanwhile.
  */
 static void
 signal_loop(struct state *st, const sigset_t *set)
 {
 	struct timespec tick = { DAEMON_STATUS_SEC, 0 }, now, last;
 	struct status_prev prev;
+	struct watchdog wd;
 	uint64_t lag;
 	const char *worst;
 	int sig;
 	size_t i;
 
 	memset(&prev, 0, sizeof prev);
+	memset(&wd, 0, sizeof wd);
+	if (sd_watchdog_enabled(0, &wd.usec) > 0 && wd.usec >= 2000) {
+		/* Wake at least every quarter period. */
+		if (wd.usec / 4 < (uint64_t)DAEMON_STATUS_SEC * 1000000) {
+			tick.tv_sec = (time_t)(wd.usec / 4 / 1000000);
+			tick.tv_nsec = (long)(wd.usec / 4 % 1000000) * 1000;
+		}
+		log_info("watchdog: pinging every %llu ms while making progress",
+		    (unsigned long long)(wd.usec / 2000));
+	} else
+		wd.usec = 0;
 	clock_gettime(CLOCK_MONOTONIC, &prev.when);
 	prev.delivered = sinks_delivered(st, &lag, &worst);
 	last = prev.when;
@@ -422,6 +518,7 @@ signal_loop(struct state *st, const sigset_t *set)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec - prev.when.tv_sec >= DAEMON_STATUS_SEC)
 			status_update(st, &prev);
+		watchdog_tick(st, &wd, &now);
 		if (now.tv_sec - last.tv_sec >= DAEMON_MAINTAIN_SEC) {
 			spool_maintain(st->spool);
 			last = now;

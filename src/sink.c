@@ -23,6 +23,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -63,6 +64,7 @@ struct sink {
 	uint64_t lost;
 	uint64_t last_seq;
 	uint64_t passed;             /* next seq to settle */
+	struct timespec in_deliver;  /* when the kind's deliver began; 0: not in it */
 
 	/* Writer-only state. */
 	bool failing;                /* in a failure episode */
@@ -446,7 +448,14 @@ sink_deliver(struct sink *s, const struct spool_record *recs, size_t n,
 		return true;
 	}
 
+	pthread_mutex_lock(&s->lock);
+	clock_gettime(CLOCK_MONOTONIC, &s->in_deliver);
+	pthread_mutex_unlock(&s->lock);
 	r = s->ops->deliver(s, lines, nl, &done, &cause);
+	pthread_mutex_lock(&s->lock);
+	s->in_deliver.tv_sec = 0;
+	s->in_deliver.tv_nsec = 0;
+	pthread_mutex_unlock(&s->lock);
 	if (r == SINK_OK || done > nl)
 		done = nl;
 	sink_settle(s, lines, done, false);
@@ -683,6 +692,22 @@ sink_get_stats(struct sink *s, struct sink_stats *st)
 	st->last_seq = s->last_seq;
 	st->position = s->passed;
 	pthread_mutex_unlock(&s->lock);
+}
+
+unsigned
+sink_busy_ms(struct sink *s)
+{
+	struct timespec now;
+	long long ms = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->in_deliver.tv_sec != 0 || s->in_deliver.tv_nsec != 0) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = (long long)(now.tv_sec - s->in_deliver.tv_sec) * 1000 +
+		    (now.tv_nsec - s->in_deliver.tv_nsec) / 1000000;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ms < 0 ? 0 : ms > UINT_MAX ? UINT_MAX : (unsigned)ms;
 }
 
 void *

@@ -102,6 +102,11 @@ void sink_free(struct sink *);
 const char *sink_name(const struct sink *);
 const struct sink_conf *sink_conf(const struct sink *);
 void sink_get_stats(struct sink *, struct sink_stats *);
+/*
+ * How long (ms) the writer has been inside one call of the kind's deliver;
+ * 0 when it is not in one. Any thread.
+ */
+unsigned sink_busy_ms(struct sink *);
 /* Per-kind private state. */
 void *sink_priv(const struct sink *);
 void sink_set_priv(struct sink *, void *);

@@ -5,13 +5,14 @@
  * the listener is up), the STATUS= line with the rates and the count of
  * received indications, and STOPPING=1 at shutdown; and socket
  * activation (LISTEN_FDS, LISTEN_FDNAMES): requests served on the passed
- * socket.
+ * socket; and the watchdog, which stops pinging while a sink is stuck.
  *
  * Every wait is on a condition with a bounded timeout.
  */
 #include "autoconf.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -271,6 +272,117 @@ START_TEST(test_socket_activation)
 }
 END_TEST
 
+/* Drain queued notifications into all without waiting. */
+static void
+drain(int fd, struct buf *all)
+{
+	char msg[4096];
+	ssize_t n;
+
+	while ((n = recv(fd, msg, sizeof msg - 1, MSG_DONTWAIT)) > 0) {
+		msg[n] = '\0';
+		buf_adds(all, msg);
+		buf_addc(all, '\n');
+	}
+}
+
+static bool
+wait_log(const struct tu_daemon *d, const char *needle, unsigned timeout_ms)
+{
+	unsigned waited;
+
+	for (waited = 0; waited < timeout_ms; waited += 10) {
+		if (tu_daemon_log_has(d, needle))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/*
+ * WATCHDOG_USEC: WATCHDOG=1 every half period while there is progress;
+ * a sink whose write blocks (a FIFO nobody reads) stops the pings; they
+ * resume once it can write again.
+ */
+START_TEST(test_watchdog)
+{
+	struct tu_daemon *d;
+	struct tu_response *resp;
+	struct buf all = BUF_INIT;
+	char *dir = tu_tmpdir(), *path, *env0, *fifo, *extra, *m, *body;
+	char tmp[65536];
+	const char *env[3];
+	size_t len, lines = 0;
+	ssize_t n;
+	int fd, rfd, i;
+
+	xasprintf(&path, "%s/notify", dir);
+	fd = notify_socket(path);
+	xasprintf(&fifo, "%s/slow.fifo", dir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	ck_assert_int_ne(rfd = open(fifo, O_RDONLY | O_NONBLOCK), -1);
+	xasprintf(&env0, "NOTIFY_SOCKET=%s", path);
+	env[0] = env0;
+	env[1] = "WATCHDOG_USEC=1000000";
+	env[2] = NULL;
+	xasprintf(&extra, "[sink slow]\ntype = file\npath = %s\n"
+	    "[filter to-slow]\nsinks = slow\n", fifo);
+	d = tu_daemon_start_env(NULL, extra, env);
+
+	ck_assert_msg((m = wait_message(fd, &all, "WATCHDOG=1", 10000)) !=
+	    NULL, "no WATCHDOG=1; got:\n%s", all.data);
+	free(m);
+	ck_assert((m = wait_message(fd, &all, "WATCHDOG=1", 10000)) != NULL);
+	free(m);
+
+	/* More than the pipe holds: the slow sink's write blocks. */
+	body = tu_sample("alert-indication.xml", &len);
+	for (i = 0; i < 150; i++) {
+		resp = tu_post(d->port, body, len);
+		ck_assert_int_eq(resp->status, 200);
+		tu_response_free(resp);
+	}
+	ck_assert_msg(wait_log(d, "watchdog: not pinging the service "
+	    "manager: sink slow has been in one delivery for ", 20000),
+	    "no watchdog warning");
+	/* Pings sent before the decision are queued already. */
+	drain(fd, &all);
+	buf_reset(&all);
+	m = wait_message(fd, &all, "WATCHDOG=1", 1500);
+	ck_assert_msg(m == NULL, "pinged while a sink is stuck");
+	/* Reception is not affected meanwhile. */
+	resp = tu_post(d->port, body, len);
+	ck_assert_int_eq(resp->status, 200);
+	tu_response_free(resp);
+
+	/* Read the FIFO: the sink goes on, so do the pings. */
+	while (lines < 151) {
+		struct pollfd pfd = { rfd, POLLIN, 0 };
+
+		ck_assert_int_eq(poll(&pfd, 1, 10000), 1);
+		n = read(rfd, tmp, sizeof tmp);
+		ck_assert_int_ge(n, 0);
+		for (i = 0; i < n; i++)
+			if (tmp[i] == '\n')
+				lines++;
+	}
+	ck_assert(wait_log(d, "watchdog: progress again, pinging", 10000));
+	ck_assert((m = wait_message(fd, &all, "WATCHDOG=1", 10000)) != NULL);
+	free(m);
+	ck_assert_int_eq(tu_daemon_stop(d), 0);
+	close(rfd);
+	close(fd);
+	buf_free(&all);
+	free(body);
+	free(extra);
+	free(env0);
+	free(fifo);
+	free(path);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -280,6 +392,7 @@ suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_ready_status_stopping);
 	tcase_add_test(tc, test_socket_activation);
+	tcase_add_test(tc, test_watchdog);
 	suite_add_tcase(s, tc);
 	return s;
 }
