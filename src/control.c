@@ -22,7 +22,6 @@
 #include <sys/un.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <json-c/json.h>
 #include <limits.h>
 #include <poll.h>
@@ -42,6 +41,7 @@
 #include "seqtrack.h"
 #include "sink.h"
 #include "spool.h"
+#include "usock.h"
 #include "xmalloc.h"
 
 #define CONTROL_MAX_CLIENTS 16
@@ -533,112 +533,23 @@ control_main(void *arg)
 	}
 }
 
-/*
- * Bind the socket at path: its directory made if missing, a stale socket
- * replaced, one a daemon answers on refused.
- */
-static int
-control_bind(const char *path, char **cause)
-{
-	struct sockaddr_un sun;
-	char *dir, *slash;
-	int fd;
-
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof sun.sun_path) {
-		xasprintf(cause, "control socket path too long: %s", path);
-		return -1;
-	}
-	strcpy(sun.sun_path, path);
-	/* mkdir -p of the directory. */
-	dir = xstrdup(path);
-	for (slash = strchr(dir + 1, '/'); slash != NULL;
-	    slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
-			xasprintf(cause, "mkdir %s: %s", dir, strerror(errno));
-			free(dir);
-			return -1;
-		}
-		*slash = '/';
-	}
-	free(dir);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		xasprintf(cause, "socket: %s", strerror(errno));
-		return -1;
-	}
-	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0) {
-		xasprintf(cause, "control socket %s is in use by a running "
-		    "daemon", path);
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	if (unlink(path) == -1 && errno != ENOENT) {
-		xasprintf(cause, "unlink %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
-	    bind(fd, (struct sockaddr *)&sun, sizeof sun) == -1 ||
-	    listen(fd, 16) == -1) {
-		xasprintf(cause, "control socket %s: %s", path,
-		    strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* Mode 0660 and the control group. */
-static int
-control_perms(const char *path, const char *group, char **cause)
-{
-	struct group *gr;
-	char *end;
-	gid_t gid;
-
-	if (group != NULL && *group != '\0') {
-		if ((gr = getgrnam(group)) != NULL)
-			gid = gr->gr_gid;
-		else {
-			errno = 0;
-			gid = (gid_t)strtoul(group, &end, 10);
-			if (*end != '\0' || errno != 0) {
-				xasprintf(cause, "control_group: no group "
-				    "'%s'", group);
-				return -1;
-			}
-		}
-		if (chown(path, (uid_t)-1, gid) == -1) {
-			xasprintf(cause, "chown %s: %s", path, strerror(errno));
-			return -1;
-		}
-	}
-	if (chmod(path, 0660) == -1) {
-		xasprintf(cause, "chmod %s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 struct control *
 control_start(const struct control_state *st, char **cause)
 {
-	const char *path = st->conf->daemon.control_socket;
+	const char *path = st->conf->daemon.control_socket, *group;
 	struct control *ctl;
+	gid_t gid = (gid_t)-1;
 	size_t i;
 	int fd;
 
-	if ((fd = control_bind(path, cause)) == -1)
-		return NULL;
-	if (control_perms(path, st->conf->daemon.control_group, cause) ==
-	    -1) {
-		close(fd);
-		unlink(path);
+	group = st->conf->daemon.control_group;
+	if (group != NULL && *group != '\0' && usock_group(group, &gid) == -1) {
+		xasprintf(cause, "control_group: no group '%s'", group);
 		return NULL;
 	}
+	if ((fd = usock_listen(path, "control socket", 0660, gid, cause)) ==
+	    -1)
+		return NULL;
 	ctl = xcalloc(1, sizeof *ctl);
 	ctl->st = *st;
 	ctl->path = xstrdup(path);
