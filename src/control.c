@@ -40,6 +40,7 @@
 #include "record.h"
 #include "seqtrack.h"
 #include "sink.h"
+#include "sink_socket.h"
 #include "spool.h"
 #include "usock.h"
 #include "xmalloc.h"
@@ -140,8 +141,11 @@ sink_json(struct sink *s, uint64_t next_seq, bool full)
 	sink_get_stats(s, &ss);
 	jset(o, "name", jstr(sink_name(s)));
 	jset(o, "type", jstr(c->type));
-	if (full)
+	if (full) {
 		jset(o, "format", jstr(format_name(c->format)));
+		if (c->path != NULL)
+			jset(o, "path", jstr(c->path));
+	}
 	jset_u64(o, "delivered", ss.delivered);
 	jset_u64(o, "failures", ss.failures);
 	if (full) {
@@ -221,6 +225,51 @@ op_status(const struct control_state *st)
 	return o;
 }
 
+static const char *format_name(enum sink_format f);
+static json_object *jtime(time_t t);
+
+/* Every subscriber of every socket sink. */
+static json_object *
+op_subscribers(const struct control_state *st)
+{
+	struct sink_subscriber *subs;
+	json_object *a = json_object_new_array(), *o;
+	size_t i, j, n;
+
+	for (i = 0; i < st->nsinks; i++) {
+		n = sink_socket_subscribers(st->sinks[i], &subs);
+		for (j = 0; j < n; j++) {
+			o = json_object_new_object();
+			jset(o, "sink", jstr(sink_name(st->sinks[i])));
+			jset_u64(o, "id", subs[j].id);
+			jset(o, "name", subs[j].name != NULL ?
+			    jstr(subs[j].name) : NULL);
+			jset(o, "pid", json_object_new_int64(subs[j].peer.pid));
+			jset(o, "uid", json_object_new_int64(
+			    subs[j].peer.uid == (uid_t)-1 ? -1 :
+			    (int64_t)subs[j].peer.uid));
+			jset(o, "gid", json_object_new_int64(
+			    subs[j].peer.gid == (gid_t)-1 ? -1 :
+			    (int64_t)subs[j].peer.gid));
+			jset(o, "connected", jtime(subs[j].connected));
+			jset(o, "where", subs[j].where != NULL ?
+			    jstr(subs[j].where) : NULL);
+			jset(o, "format", jstr(format_name(subs[j].format)));
+			jset(o, "state", jstr(subs[j].state));
+			jset_u64(o, "position", subs[j].position);
+			jset_u64(o, "acked", subs[j].acked);
+			jset_u64(o, "sent", subs[j].sent);
+			jset_u64(o, "last_seq", subs[j].last_sent);
+			jset_u64(o, "queued", subs[j].queued);
+			jset_u64(o, "gaps", subs[j].gaps);
+			jset_u64(o, "lost", subs[j].lost);
+			json_object_array_add(a, o);
+		}
+		sink_socket_subscribers_free(subs, n);
+	}
+	return a;
+}
+
 static json_object *
 op_stats(const struct control_state *st)
 {
@@ -258,6 +307,7 @@ op_stats(const struct control_state *st)
 	jset_u64(s, "segments_forced", sp.segments_forced);
 	jset(o, "spool", s);
 	jset(o, "sinks", sinks_json(st, true));
+	jset(o, "subscribers", op_subscribers(st));
 	return o;
 }
 
@@ -337,7 +387,7 @@ control_answer(const struct control_state *st, const char *line,
     size_t len, unsigned uid, int pid)
 {
 	static const char *const later[] = {
-		"reload", "subscribers", "redeliver",
+		"reload", "redeliver",
 	};
 	json_tokener *tok;
 	json_object *req, *opv;
@@ -373,6 +423,8 @@ control_answer(const struct control_state *st, const char *line,
 		answer = answer_ok(op_reopen(st, uid, pid));
 	else if (strcmp(op, "sources") == 0)
 		answer = answer_ok(op_sources(st));
+	else if (strcmp(op, "subscribers") == 0)
+		answer = answer_ok(op_subscribers(st));
 	else {
 		answer = NULL;
 		for (i = 0; i < sizeof later / sizeof later[0]; i++)
