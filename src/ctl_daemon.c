@@ -262,14 +262,19 @@ static void
 print_stats(json_object *r)
 {
 	json_object_object_foreach(r, group, g) {
-		if (strcmp(group, "sinks") == 0)
-			continue;
+		if (!json_object_is_type(g, json_type_object))
+			continue; /* sinks, subscribers: tables below */
 		json_object_object_foreach(g, key, v)
 			printf("%s.%s %s\n", group, key,
 			    json_object_get_string(v));
 	}
 	printf("\n");
 	print_sinks(jo(r, "sinks"));
+	if (jo(r, "subscribers") != NULL &&
+	    json_object_array_length(jo(r, "subscribers")) > 0) {
+		printf("\n");
+		print_subscribers(jo(r, "subscribers"));
+	}
 }
 
 static void

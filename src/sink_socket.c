@@ -1095,11 +1095,13 @@ sub_serve(struct sub *u)
 		 * still served; one that closed the connection (hang-up) is
 		 * gone.
 		 */
-		if (pfd.revents & (POLLHUP | POLLERR))
-			break;
-		if (pfd.revents & POLLIN) {
-			eof = sub_recv(u) != 0;
+		if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
+			/* Last acks first, even from a client that has gone. */
+			if (!eof)
+				eof = sub_recv(u) != 0;
 			if (sub_input(u, &e) == -1)
+				break;
+			if (pfd.revents & (POLLHUP | POLLERR))
 				break;
 		}
 		if (u->out_off < u->out.len && sub_flush(u) == -1)
