@@ -63,6 +63,7 @@ struct tail {
 	uint64_t acked;         /* last seq acked */
 	int fd;
 	struct buf in;
+	struct buf out;         /* output not yet written */
 	int out_errno;          /* why standard output failed */
 };
 
@@ -270,7 +271,7 @@ jseq(json_object *o, const char *key)
 	return (uint64_t)json_object_get_int64(v);
 }
 
-enum msg_result { MSG_OK, MSG_REFUSED, MSG_BUSY, MSG_DONE, MSG_OUTPUT };
+enum msg_result { MSG_OK, MSG_REFUSED, MSG_BUSY, MSG_DONE };
 
 /* Handle one message line from the daemon. */
 static enum msg_result
@@ -296,19 +297,18 @@ tail_message(struct tail *t, const char *line, size_t len)
 			goto out; /* seen before the reconnection */
 		t->next = seq + 1;
 		if (t->json)
-			fwrite(line, 1, len, stdout);
+			buf_add(&t->out, line, len);
 		else if (json_object_object_get_ex(o, "text", &v)) {
 			text = json_object_get_string(v);
-			fputs(text, stdout);
+			buf_adds(&t->out, text);
 		} else if (len > sizeof pre - 1 &&
 		    memcmp(line, pre, sizeof pre - 1) == 0) {
-			putchar('{');
-			fwrite(line + sizeof pre - 1, 1, len - sizeof pre + 1,
-			    stdout);
+			buf_adds(&t->out, "{");
+			buf_add(&t->out, line + sizeof pre - 1,
+			    len - sizeof pre + 1);
 		} else
-			fwrite(line, 1, len, stdout);
-		if (putchar('\n') == EOF)
-			res = MSG_OUTPUT;
+			buf_add(&t->out, line, len);
+		buf_adds(&t->out, "\n");
 		t->printed++;
 		if (t->count > 0 && t->printed >= t->count)
 			res = MSG_DONE;
@@ -330,8 +330,8 @@ tail_message(struct tail *t, const char *line, size_t len)
 		    (unsigned long long)to,
 		    v != NULL ? json_object_get_string(v) : "?");
 		if (t->json) {
-			fwrite(line, 1, len, stdout);
-			putchar('\n');
+			buf_add(&t->out, line, len);
+			buf_adds(&t->out, "\n");
 		}
 		if (to + 1 > t->next)
 			t->next = to + 1;
@@ -350,13 +350,31 @@ out:
 	return res;
 }
 
+/*
+ * Write the pending output. Not stdio: a signal must be able to end a
+ * write that blocks because nobody reads standard output.
+ */
 static bool
 tail_flush(struct tail *t)
 {
-	if (fflush(stdout) == 0 && !ferror(stdout))
-		return true;
-	t->out_errno = errno;
-	return false;
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < t->out.len) {
+		n = write(STDOUT_FILENO, t->out.data + off, t->out.len - off);
+		if (n == -1 && errno == EINTR && !tail_signalled)
+			continue;
+		if (n <= 0) {
+			t->out_errno = n == 0 ? EIO : errno;
+			memmove(t->out.data, t->out.data + off,
+			    t->out.len - off);
+			t->out.len -= off;
+			return false;
+		}
+		off += (size_t)n;
+	}
+	t->out.len = 0;
+	return true;
 }
 
 /* Sleep up to ms unless a signal comes; false if one came. */
@@ -426,10 +444,6 @@ tail_serve(struct tail *t, bool *got_data)
 				return CONN_REFUSED;
 			if (mr == MSG_BUSY)
 				return CONN_DROPPED;
-			if (mr == MSG_OUTPUT) {
-				(void)tail_flush(t);
-				return CONN_OUTPUT;
-			}
 			if (mr == MSG_DONE) {
 				if (!tail_flush(t))
 					return CONN_OUTPUT;
@@ -648,8 +662,8 @@ ctl_tail(int argc, char **argv, bool json)
 			break;
 		}
 		if (cr == CONN_OUTPUT) {
-			/* A closed pipe (| head) is a normal end. */
-			if (t.out_errno != EPIPE) {
+			/* A closed pipe (| head) or a signal is a normal end. */
+			if (t.out_errno != EPIPE && !tail_signalled) {
 				fprintf(stderr, "cimlistenctl tail: standard "
 				    "output: %s\n", strerror(t.out_errno));
 				status = CTL_EXIT_OUTPUT;
@@ -679,6 +693,7 @@ ctl_tail(int argc, char **argv, bool json)
 			break; /* signalled while waiting */
 	}
 	buf_free(&t.in);
+	buf_free(&t.out);
 	free(found);
 	return status;
 }

@@ -1073,6 +1073,21 @@ START_TEST(test_tail_exits)
 	ck_assert(tu_wait_lines(out, 10, 20000));
 	kill(t, SIGINT);
 	ck_assert_int_eq(wait_child(t, 10000), 0);
+	/* SIGTERM while stuck writing to a pipe nobody reads: exit 0. */
+	{
+		char *fifo = dpath(d, "fifo");
+		int keep;
+
+		ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+		keep = open(fifo, O_RDWR);	/* a reader that never reads */
+		ck_assert_int_ne(keep, -1);
+		t = spawn_ctl(fifo, err, args);
+		send_wait(d, 300, 2, 3);	/* ~500 KB: the pipe fills */
+		kill(t, SIGTERM);
+		ck_assert_int_eq(wait_child(t, 10000), 0);
+		close(keep);
+		free(fifo);
+	}
 	/* A refused subscription: 1 with the message. */
 	t = spawn_ctl(NULL, err, bad);
 	ck_assert_int_eq(wait_child(t, 10000), 1);
