@@ -68,7 +68,11 @@ while [ $r -lt "$rounds" ]; do
 	exec 3<>"$tmp/fifo"
 	"$ctl" tail --socket "$tmp/events.sock" >"$tmp/fifo" 2>"$tmp/tail.err" &
 	tailpid=$!
-	until "$ctl" --json subscribers --socket "$tmp/control.sock" | grep -q '"state":"live"'; do sleep 0.05; done
+	i=0
+	until "$ctl" --json subscribers --socket "$tmp/control.sock" 2>/dev/null | grep -q '"state":"live"'; do
+		i=$((i + 1)); [ $i -lt 200 ] || { echo "the subscriber did not come up"; exit 1; }
+		sleep 0.05
+	done
 	set -- $(rate); [ "$1" = "$n" ] || { echo "round $r: only $1 of $n answered 200"; exit 1; }
 	echo "$2" >>"$tmp/with"
 	state=$("$ctl" --json subscribers --socket "$tmp/control.sock" | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p')
