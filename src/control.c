@@ -35,6 +35,7 @@
 #include "config.h"
 #include "control.h"
 #include "dispatch.h"
+#include "histo.h"
 #include "http.h"
 #include "log.h"
 #include "record.h"
@@ -131,6 +132,44 @@ format_name(enum sink_format f)
 }
 
 /* One sink's figures; lag: spool records it has not passed yet. */
+/* A latency histogram: count, sum, estimated quantiles, buckets. */
+static json_object *
+histo_json(const struct histo_snapshot *h)
+{
+	json_object *o = json_object_new_object(), *b;
+	char name[32];
+	unsigned i;
+
+	jset_u64(o, "count", h->count);
+	jset_u64(o, "sum_us", h->sum_us);
+	jset_u64(o, "p50_us", histo_quantile(h, 0.5));
+	jset_u64(o, "p99_us", histo_quantile(h, 0.99));
+	b = json_object_new_object();
+	for (i = 0; i < HISTO_BOUNDS; i++) {
+		snprintf(name, sizeof name, "%llu",
+		    (unsigned long long)histo_bounds_us[i]);
+		jset_u64(b, name, h->cumulative[i]);
+	}
+	jset_u64(b, "+Inf", h->cumulative[HISTO_BOUNDS]);
+	jset(o, "le_us", b);
+	return o;
+}
+
+/* Seconds the sink is behind: age of what it delivered last, if lagging. */
+static double
+lag_seconds(const struct sink_stats *ss, uint64_t next_seq)
+{
+	struct timespec now;
+	int64_t us;
+
+	if (next_seq <= ss->position || ss->last_time_us == 0)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &now);
+	us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000 -
+	    ss->last_time_us;
+	return us > 0 ? (double)us / 1e6 : 0;
+}
+
 static json_object *
 sink_json(struct sink *s, uint64_t next_seq, bool full)
 {
@@ -156,6 +195,14 @@ sink_json(struct sink *s, uint64_t next_seq, bool full)
 	}
 	jset_u64(o, "lag", next_seq > ss.position && ss.position > 0 ?
 	    next_seq - ss.position : 0);
+	if (full) {
+		struct histo_snapshot h;
+
+		jset(o, "lag_seconds", json_object_new_double(
+		    lag_seconds(&ss, next_seq)));
+		sink_get_latency(s, &h);
+		jset(o, "latency", histo_json(&h));
+	}
 	return o;
 }
 
@@ -287,6 +334,30 @@ op_stats(const struct control_state *st)
 	jset_u64(h, "rejected", hs.rejected);
 	jset_u64(h, "method_errors", hs.method_errors);
 	jset_u64(h, "active", hs.active);
+	{
+		json_object *bs = json_object_new_object();
+		json_object *be = json_object_new_object();
+		char code[16];
+		size_t i;
+
+		for (i = 0; i < HTTP_NSTATUS; i++) {
+			if (hs.by_status[i] == 0)
+				continue;
+			if (http_status_codes[i] != 0)
+				snprintf(code, sizeof code, "%u",
+				    http_status_codes[i]);
+			else
+				snprintf(code, sizeof code, "other");
+			jset_u64(bs, code, hs.by_status[i]);
+		}
+		for (i = 0; i < HTTP_NCIMERROR; i++)
+			if (hs.by_cimerror[i] != 0)
+				jset_u64(be, http_cimerror_names[i],
+				    hs.by_cimerror[i]);
+		jset(h, "by_status", bs);
+		jset(h, "by_cimerror", be);
+		jset(h, "latency", histo_json(&hs.ack_latency));
+	}
 	jset(o, "http", h);
 
 	dispatch_get_stats(st->dispatch, &ds);
@@ -307,6 +378,20 @@ op_stats(const struct control_state *st)
 	jset_u64(s, "segments_forced", sp.segments_forced);
 	jset(o, "spool", s);
 	jset(o, "sinks", sinks_json(st, true));
+	{
+		struct dispatch_filter *fs;
+		json_object *fa = json_object_new_array(), *f;
+		size_t i, n = dispatch_filters(st->dispatch, &fs);
+
+		for (i = 0; i < n; i++) {
+			f = json_object_new_object();
+			jset(f, "name", jstr(fs[i].name));
+			jset_u64(f, "matched", fs[i].matched);
+			json_object_array_add(fa, f);
+		}
+		free(fs);
+		jset(o, "filters", fa);
+	}
 	jset(o, "subscribers", op_subscribers(st));
 	return o;
 }

@@ -258,18 +258,50 @@ print_sources(json_object *a)
 }
 
 /* Every scalar of a two-level object as "group.key value" lines. */
+/* "prefix.key value" for every scalar under o. */
+static void
+print_flat(const char *prefix, json_object *o)
+{
+	char *name;
+
+	json_object_object_foreach(o, key, v) {
+		xasprintf(&name, "%s.%s", prefix, key);
+		if (json_object_is_type(v, json_type_object))
+			print_flat(name, v);
+		else if (!json_object_is_type(v, json_type_array))
+			printf("%s %s\n", name, json_object_get_string(v));
+		free(name);
+	}
+}
+
+static void
+print_filters(json_object *a)
+{
+	json_object *f;
+	size_t i;
+
+	printf("%-24s %12s\n", "FILTER", "MATCHED");
+	for (i = 0; a != NULL && i < json_object_array_length(a); i++) {
+		f = json_object_array_get_idx(a, i);
+		printf("%-24s %12llu\n", js(f, "name"),
+		    (unsigned long long)ju(f, "matched"));
+	}
+}
+
 static void
 print_stats(json_object *r)
 {
 	json_object_object_foreach(r, group, g) {
-		if (!json_object_is_type(g, json_type_object))
-			continue; /* sinks, subscribers: tables below */
-		json_object_object_foreach(g, key, v)
-			printf("%s.%s %s\n", group, key,
-			    json_object_get_string(v));
+		if (json_object_is_type(g, json_type_object))
+			print_flat(group, g);
+		/* else sinks, filters, subscribers: tables below */
 	}
 	printf("\n");
 	print_sinks(jo(r, "sinks"));
+	if (jo(r, "filters") != NULL) {
+		printf("\n");
+		print_filters(jo(r, "filters"));
+	}
 	if (jo(r, "subscribers") != NULL &&
 	    json_object_array_length(jo(r, "subscribers")) > 0) {
 		printf("\n");

@@ -185,13 +185,18 @@ dispatch_accept(struct dispatch *d, const struct cimxml_message *msg,
 	struct record rec;
 	struct cim_instance *inst;
 	uint64_t first;
-	size_t i, j, n = 0, nnames = 0, unrouted = 0;
+	size_t i, j, n = 0, nnames = 0, unrouted = 0, nf;
+	uint64_t fcount_small[64], *fcount;
 	char *why = NULL;
 
 	if (msg->nexports == 0)
 		return 0;
 	sc = scratch_get(msg->nexports, msg->nexports * d->nsinks + 1);
 	rt = route_new(d->router);
+	/* The matches of every record, counted once they are accepted. */
+	nf = router_nfilters(d->router);
+	fcount = nf <= 64 ? fcount_small : xcalloc(nf, sizeof *fcount);
+	memset(fcount, 0, (nf <= 64 ? 64 : nf) * sizeof *fcount);
 	for (i = 0; i < msg->nexports; i++) {
 		inst = msg->exports[i].indication;
 		sc->verdicts[i] = seqtrack_check(d->seqtrack, src->addr, inst);
@@ -205,6 +210,8 @@ dispatch_accept(struct dispatch *d, const struct cimxml_message *msg,
 		rec.filters = NULL;
 		rec.nfilters = 0;
 		router_route(d->router, &rec, rt);
+		for (j = 0; j < rt->nfilters; j++)
+			fcount[rt->fidx[j]]++;
 		rec.filters = rt->filters;
 		rec.nfilters = rt->nfilters;
 
@@ -230,8 +237,13 @@ dispatch_accept(struct dispatch *d, const struct cimxml_message *msg,
 		    "(503): %s", why != NULL ? why : "spool append failed");
 		free(why);
 		*cause = "the spool cannot be written; retry later";
+		if (fcount != fcount_small)
+			free(fcount);
 		return -1;
 	}
+	router_add_matches(d->router, fcount);
+	if (fcount != fcount_small)
+		free(fcount);
 	for (i = 0; i < msg->nexports; i++)
 		seqtrack_commit(d->seqtrack, src->addr,
 		    msg->exports[i].indication, sc->verdicts[i]);
@@ -252,6 +264,19 @@ dispatch_sources(struct dispatch *d, struct dispatch_source **out)
 	if (n > 0)
 		memcpy(*out, d->srcs, n * sizeof **out);
 	pthread_mutex_unlock(&d->src_lock);
+	return n;
+}
+
+size_t
+dispatch_filters(struct dispatch *d, struct dispatch_filter **out)
+{
+	size_t i, n = router_nfilters(d->router);
+
+	*out = xcalloc(n + 1, sizeof **out);
+	for (i = 0; i < n; i++) {
+		(*out)[i].name = router_filter_name(d->router, i);
+		(*out)[i].matched = router_matched(d->router, i);
+	}
 	return n;
 }
 

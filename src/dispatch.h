@@ -61,4 +61,12 @@ int dispatch_accept(struct dispatch *, const struct cimxml_message *msg,
 size_t dispatch_sources(struct dispatch *, struct dispatch_source **out);
 void dispatch_get_stats(struct dispatch *, struct dispatch_stats *);
 
+/* One filter's matches (accepted indications), for stats. */
+struct dispatch_filter {
+	const char *name;       /* valid while the dispatcher's router is */
+	uint64_t matched;
+};
+/* The filters in file order into a new array (*out, free()). */
+size_t dispatch_filters(struct dispatch *, struct dispatch_filter **out);
+
 #endif

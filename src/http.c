@@ -67,6 +67,9 @@ struct http_listener {
 	atomic_uint_fast64_t accepted;
 	atomic_uint_fast64_t rejected;
 	atomic_uint_fast64_t method_errors;
+	atomic_uint_fast64_t by_status[HTTP_NSTATUS];
+	atomic_uint_fast64_t by_cimerror[HTTP_NCIMERROR];
+	struct histo ack_latency;
 
 	pthread_mutex_t lock; /* guards active, lasterr */
 	pthread_cond_t idle;
@@ -89,7 +92,43 @@ struct http_request {
 	uint64_t received;
 	struct record_source src;
 	char *path;
+	struct timespec begun;	/* CLOCK_MONOTONIC at the headers */
 };
+
+const unsigned http_status_codes[HTTP_NSTATUS] = {
+	200, 400, 401, 403, 404, 405, 408, 411, 413, 415, 429, 500, 501, 503,
+	0,
+};
+const char *const http_cimerror_names[HTTP_NCIMERROR] = {
+	"header-mismatch", "request-not-well-formed", "request-not-valid",
+	"request-not-loosely-valid", "unsupported-protocol-version",
+	"unsupported-cim-version", "unsupported-dtd-version",
+	"unsupported-operation", "multiple-requests-unsupported", "other",
+};
+
+/* Count one answer by status and CIMError, and its latency. */
+static void
+count_answer(struct http_listener *hl, const struct http_request *r)
+{
+	struct timespec now;
+	int64_t us;
+	size_t i;
+
+	for (i = 0; i < HTTP_NSTATUS - 1; i++)
+		if (http_status_codes[i] == (unsigned)r->ans.status)
+			break;
+	atomic_fetch_add(&hl->by_status[i], 1);
+	if (r->ans.cimerror != NULL) {
+		for (i = 0; i < HTTP_NCIMERROR - 1; i++)
+			if (strcmp(http_cimerror_names[i], r->ans.cimerror) == 0)
+				break;
+		atomic_fetch_add(&hl->by_cimerror[i], 1);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	us = (int64_t)(now.tv_sec - r->begun.tv_sec) * 1000000 +
+	    (now.tv_nsec - r->begun.tv_nsec) / 1000;
+	histo_add(&hl->ack_latency, us > 0 ? (uint64_t)us : 0);
+}
 
 /* Headers collected from MHD for export.c. */
 struct header_vec {
@@ -255,6 +294,7 @@ queue_answer(struct http_request *r, struct MHD_Connection *c, bool close)
 		atomic_fetch_add(&hl->method_errors, 1);
 	else
 		atomic_fetch_add(&hl->accepted, 1);
+	count_answer(hl, r);
 	log_answer(r);
 	return MHD_YES;
 }
@@ -270,6 +310,7 @@ request_begin(struct http_request *r, struct MHD_Connection *c, const char *url,
 	struct export_request req;
 	bool body;
 
+	clock_gettime(CLOCK_MONOTONIC, &r->begun);
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci != NULL && ci->client_addr != NULL)
 		record_source_set_addr(&r->src, ci->client_addr);
@@ -815,6 +856,11 @@ http_get_stats(struct http_listener *hl, struct http_stats *st)
 	st->accepted = atomic_load(&hl->accepted);
 	st->rejected = atomic_load(&hl->rejected);
 	st->method_errors = atomic_load(&hl->method_errors);
+	for (size_t i = 0; i < HTTP_NSTATUS; i++)
+		st->by_status[i] = atomic_load(&hl->by_status[i]);
+	for (size_t i = 0; i < HTTP_NCIMERROR; i++)
+		st->by_cimerror[i] = atomic_load(&hl->by_cimerror[i]);
+	histo_get(&hl->ack_latency, &st->ack_latency);
 	pthread_mutex_lock(&hl->lock);
 	st->active = hl->active;
 	pthread_mutex_unlock(&hl->lock);

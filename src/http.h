@@ -10,10 +10,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "histo.h"
+
 #include "config.h"
 
 struct dispatch;
 struct http_listener;
+
+/* The answers counted one by one; the last entry (0, "other") counts the rest. */
+#define HTTP_NSTATUS 15
+#define HTTP_NCIMERROR 10
+extern const unsigned http_status_codes[HTTP_NSTATUS];
+extern const char *const http_cimerror_names[HTTP_NCIMERROR];
 
 struct http_stats {
 	uint64_t requests;       /* requests answered */
@@ -21,6 +29,9 @@ struct http_stats {
 	uint64_t rejected;       /* answered with a 4xx/5xx */
 	uint64_t method_errors;  /* answered 200 with an export-level ERROR */
 	uint64_t active;         /* requests in progress now */
+	uint64_t by_status[HTTP_NSTATUS];     /* answers per http_status_codes */
+	uint64_t by_cimerror[HTTP_NCIMERROR]; /* per http_cimerror_names */
+	struct histo_snapshot ack_latency;    /* request begun -> answer queued */
 };
 
 /*

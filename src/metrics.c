@@ -24,7 +24,9 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "histo.h"
 #include "sink.h"
+#include "sink_socket.h"
 #include "spool.h"
 #include "xmalloc.h"
 
@@ -62,6 +64,85 @@ label_value(struct buf *b, const char *s)
 		else
 			buf_addc(b, *s);
 	}
+}
+
+/* The buckets, _sum and _count of one histogram; labels "" or `k="v",`. */
+static void
+histo_samples(struct buf *b, const char *name, const char *labels,
+    const struct histo_snapshot *h)
+{
+	unsigned i;
+
+	for (i = 0; i < HISTO_BOUNDS; i++)
+		buf_printf(b, "cimlisten_%s_bucket{%sle=\"%g\"} %llu\n", name,
+		    labels, (double)histo_bounds_us[i] / 1e6,
+		    (unsigned long long)h->cumulative[i]);
+	buf_printf(b, "cimlisten_%s_bucket{%sle=\"+Inf\"} %llu\n", name, labels,
+	    (unsigned long long)h->cumulative[HISTO_BOUNDS]);
+	if (*labels != '\0') {
+		/* "k=\"v\"," -> "{k=\"v\"}" */
+		buf_printf(b, "cimlisten_%s_sum{%.*s} %.6f\n", name,
+		    (int)strlen(labels) - 1, labels, (double)h->sum_us / 1e6);
+		buf_printf(b, "cimlisten_%s_count{%.*s} %llu\n", name,
+		    (int)strlen(labels) - 1, labels,
+		    (unsigned long long)h->count);
+	} else {
+		buf_printf(b, "cimlisten_%s_sum %.6f\n", name,
+		    (double)h->sum_us / 1e6);
+		buf_printf(b, "cimlisten_%s_count %llu\n", name,
+		    (unsigned long long)h->count);
+	}
+}
+
+/* Per sink: lag in seconds, delivery latency, subscribers. */
+static void
+sink_extra(struct buf *b, const struct control_state *st,
+    const struct spool_stats *sp)
+{
+	struct histo_snapshot h;
+	struct sink_stats ss;
+	struct sink_subscriber *subs;
+	struct timespec now;
+	struct buf lab = BUF_INIT;
+	double lag;
+	size_t i, n;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	family(b, "sink_lag_seconds", "gauge", "Age of the record a sink "
+	    "delivered last, while it has more to deliver; 0 when caught up.");
+	for (i = 0; i < st->nsinks; i++) {
+		sink_get_stats(st->sinks[i], &ss);
+		lag = 0;
+		if (sp->next_seq > ss.position && ss.last_time_us != 0)
+			lag = ((double)now.tv_sec * 1e6 +
+			    (double)(now.tv_nsec / 1000) -
+			    (double)ss.last_time_us) / 1e6;
+		buf_adds(b, "cimlisten_sink_lag_seconds{sink=\"");
+		label_value(b, sink_name(st->sinks[i]));
+		buf_printf(b, "\"} %.3f\n", lag > 0 ? lag : 0);
+	}
+	family(b, "sink_delivery_latency_seconds", "histogram", "Time from "
+	    "acceptance to delivery by a sink.");
+	for (i = 0; i < st->nsinks; i++) {
+		sink_get_latency(st->sinks[i], &h);
+		lab.len = 0;
+		buf_adds(&lab, "sink=\"");
+		label_value(&lab, sink_name(st->sinks[i]));
+		buf_adds(&lab, "\",");
+		histo_samples(b, "sink_delivery_latency_seconds", lab.data, &h);
+	}
+	family(b, "sink_subscribers", "gauge", "Subscribers connected to a "
+	    "socket sink.");
+	for (i = 0; i < st->nsinks; i++) {
+		if (strcmp(sink_conf(st->sinks[i])->type, "socket") != 0)
+			continue;
+		n = sink_socket_subscribers(st->sinks[i], &subs);
+		sink_socket_subscribers_free(subs, n);
+		buf_adds(b, "cimlisten_sink_subscribers{sink=\"");
+		label_value(b, sink_name(st->sinks[i]));
+		buf_printf(b, "\"} %zu\n", n);
+	}
+	buf_free(&lab);
 }
 
 enum sink_field { SF_DELIVERED, SF_FAILURES, SF_DROPPED, SF_LOST, SF_LAG };
@@ -103,6 +184,8 @@ metrics_render(const struct control_state *st, struct buf *b)
 	struct dispatch_stats ds;
 	struct spool_stats sp;
 	struct timespec now;
+	struct dispatch_filter *fs;
+	size_t i, n;
 
 	memset(&hs, 0, sizeof hs);
 	if (st->http != NULL)
@@ -155,6 +238,37 @@ metrics_render(const struct control_state *st, struct buf *b)
 	    "Records lost to a sink by spool retention or corruption.");
 	sink_family(b, st, &sp, SF_LAG, "sink_lag_records", "gauge",
 	    "Spool records a sink has not passed yet.");
+	sink_extra(b, st, &sp);
+
+	family(b, "http_responses_total", "counter", "Answers by HTTP status.");
+	for (i = 0; i < HTTP_NSTATUS; i++) {
+		if (http_status_codes[i] != 0)
+			buf_printf(b, "cimlisten_http_responses_total{status="
+			    "\"%u\"} %llu\n", http_status_codes[i],
+			    (unsigned long long)hs.by_status[i]);
+		else
+			buf_printf(b, "cimlisten_http_responses_total{status="
+			    "\"other\"} %llu\n",
+			    (unsigned long long)hs.by_status[i]);
+	}
+	family(b, "http_cimerrors_total", "counter", "Answers by CIMError "
+	    "header.");
+	for (i = 0; i < HTTP_NCIMERROR; i++)
+		buf_printf(b, "cimlisten_http_cimerrors_total{cimerror=\"%s\"} "
+		    "%llu\n", http_cimerror_names[i],
+		    (unsigned long long)hs.by_cimerror[i]);
+	family(b, "ack_latency_seconds", "histogram", "Time from a request's "
+	    "headers to its answer.");
+	histo_samples(b, "ack_latency_seconds", "", &hs.ack_latency);
+	n = dispatch_filters(st->dispatch, &fs);
+	family(b, "filter_matches_total", "counter", "Accepted indications a "
+	    "filter matched.");
+	for (i = 0; i < n; i++) {
+		buf_adds(b, "cimlisten_filter_matches_total{filter=\"");
+		label_value(b, fs[i].name);
+		buf_printf(b, "\"} %llu\n", (unsigned long long)fs[i].matched);
+	}
+	free(fs);
 }
 
 static enum MHD_Result

@@ -8,6 +8,7 @@
  */
 #include "autoconf.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@ struct router {
 	struct rfilter *filters;
 	size_t nfilters;
 	size_t nsinks;
+	atomic_uint_fast64_t *matched; /* per filter, by router_count */
 };
 
 /* Index of the sink called `name`, or -1. */
@@ -56,6 +58,7 @@ router_new(
 	r = xcalloc(1, sizeof *r);
 	r->nsinks = nsinks;
 	r->filters = xcalloc(conf->nfilters, sizeof *r->filters);
+	r->matched = xcalloc(conf->nfilters + 1, sizeof *r->matched);
 	for (i = 0; i < conf->nfilters; i++) {
 		fc = &conf->filters[i];
 		rf = &r->filters[r->nfilters++];
@@ -89,7 +92,31 @@ router_free(struct router *r)
 		free(r->filters[i].sinks);
 	}
 	free(r->filters);
+	free(r->matched);
 	free(r);
+}
+
+void
+router_add_matches(const struct router *r, const uint64_t *counts)
+{
+	size_t i;
+
+	for (i = 0; i < r->nfilters; i++)
+		if (counts[i] != 0)
+			atomic_fetch_add_explicit(&r->matched[i], counts[i],
+			    memory_order_relaxed);
+}
+
+const char *
+router_filter_name(const struct router *r, size_t i)
+{
+	return r->filters[i].name;
+}
+
+uint64_t
+router_matched(const struct router *r, size_t i)
+{
+	return atomic_load_explicit(&r->matched[i], memory_order_relaxed);
 }
 
 size_t
@@ -111,6 +138,7 @@ route_new(const struct router *r)
 
 	rt = xcalloc(1, sizeof *rt);
 	rt->filters = xcalloc(r->nfilters + 1, sizeof *rt->filters);
+	rt->fidx = xcalloc(r->nfilters + 1, sizeof *rt->fidx);
 	rt->sinks = xcalloc(r->nsinks + 1, sizeof *rt->sinks);
 	return rt;
 }
@@ -121,6 +149,7 @@ route_free(struct route *rt)
 	if (rt == NULL)
 		return;
 	free(rt->filters);
+	free(rt->fidx);
 	free(rt->sinks);
 	free(rt);
 }
@@ -147,6 +176,7 @@ router_route(const struct router *r, const struct record *rec, struct route *rt)
 			if (!filter_match(rf->where, &in))
 				continue;
 		}
+		rt->fidx[rt->nfilters] = i;
 		rt->filters[rt->nfilters++] = rf->name;
 		for (j = 0; j < rf->nsinks; j++) {
 			for (k = 0; k < rt->nsinks; k++)

@@ -7,6 +7,7 @@
 #define CL_ROUTER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "record.h"
@@ -18,6 +19,7 @@ struct sink;
 struct route {
 	/* Names of the matched filters, in file order (router-owned). */
 	const char **filters;
+	size_t *fidx;  /* their indexes, for router_count */
 	size_t nfilters;
 	size_t *sinks; /* sink indexes, each at most once */
 	size_t nsinks;
@@ -44,5 +46,13 @@ void route_free(struct route *);
  */
 void router_route(
     const struct router *, const struct record *rec, struct route *rt);
+/*
+ * Add counts[i] matches to filter i, for every filter (once the records
+ * are accepted). Any thread.
+ */
+void router_add_matches(const struct router *, const uint64_t *counts);
+/* Filter i (in file order): its name and matches counted so far. */
+const char *router_filter_name(const struct router *, size_t i);
+uint64_t router_matched(const struct router *, size_t i);
 
 #endif

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "histo.h"
 #include "log.h"
 #include "sink.h"
 #include "spool.h"
@@ -64,6 +65,8 @@ struct sink {
 	uint64_t lost;
 	uint64_t last_seq;
 	uint64_t passed;             /* next seq to settle */
+	int64_t last_time_us;        /* receive time of the last delivered */
+	struct histo latency;        /* receive -> delivered */
 	struct timespec in_deliver;  /* when the kind's deliver began; 0: not in it */
 
 	/* Writer-only state. */
@@ -404,19 +407,79 @@ sink_pass(struct sink *s, uint64_t seq)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* Count lines[0..n) delivered (or dropped). */
+/*
+ * The receive time of a record line, from its "time" value
+ * (YYYY-MM-DDTHH:MM:SS.uuuuuuZ) in microseconds since the epoch; 0 if the
+ * line has none. Days from the civil date without timegm (hot path).
+ */
+static int64_t
+line_time_us(const char *line, size_t len)
+{
+	static const char key[] = "\"time\":\"";
+	const char *p, *end = line + len;
+	int64_t y, m, d, era, yoe, doy, doe, days;
+	int v[7], i, k;
+
+	for (p = line; p + sizeof key - 1 + 27 <= end; p++)
+		if (memcmp(p, key, sizeof key - 1) == 0)
+			break;
+	if (p + sizeof key - 1 + 27 > end)
+		return 0;
+	p += sizeof key - 1;
+	/* YYYY MM DD HH MM SS uuuuuu at fixed offsets. */
+	static const int off[7] = { 0, 5, 8, 11, 14, 17, 20 };
+	static const int wid[7] = { 4, 2, 2, 2, 2, 2, 6 };
+	for (i = 0; i < 7; i++) {
+		v[i] = 0;
+		for (k = 0; k < wid[i]; k++) {
+			if (p[off[i] + k] < '0' || p[off[i] + k] > '9')
+				return 0;
+			v[i] = v[i] * 10 + (p[off[i] + k] - '0');
+		}
+	}
+	y = v[0];
+	m = v[1];
+	d = v[2];
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	days = era * 146097 + doe - 719468;
+	return ((days * 86400 + v[3] * 3600 + v[4] * 60 + v[5]) * 1000000) +
+	    v[6];
+}
+
+/* Count lines[0..n) delivered (or dropped), with their latency. */
 static void
 sink_settle(struct sink *s, const struct sink_line *lines, size_t n,
     bool drop)
 {
+	struct timespec now;
+	int64_t t, nowus, last = 0;
+	size_t i;
+
 	if (n == 0)
 		return;
+	if (!drop) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		nowus = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+		for (i = 0; i < n; i++) {
+			if ((t = line_time_us(lines[i].data, lines[i].len)) == 0)
+				continue;
+			histo_add(&s->latency, nowus > t ?
+			    (uint64_t)(nowus - t) : 0);
+			last = t;
+		}
+	}
 	pthread_mutex_lock(&s->lock);
 	if (drop)
 		s->dropped += n;
 	else {
 		s->delivered += n;
 		s->last_seq = lines[n - 1].seq;
+		if (last != 0)
+			s->last_time_us = last;
 	}
 	pthread_mutex_unlock(&s->lock);
 }
@@ -708,8 +771,15 @@ sink_get_stats(struct sink *s, struct sink_stats *st)
 	st->failures = s->failures;
 	st->lost = s->lost;
 	st->last_seq = s->last_seq;
+	st->last_time_us = s->last_time_us;
 	st->position = s->passed;
 	pthread_mutex_unlock(&s->lock);
+}
+
+void
+sink_get_latency(struct sink *s, struct histo_snapshot *h)
+{
+	histo_get(&s->latency, h);
 }
 
 unsigned

@@ -67,6 +67,7 @@ struct sink_stats {
 	uint64_t lost;          /* records lost to retention or corruption */
 	uint64_t last_seq;      /* last delivered sequence number */
 	uint64_t position;      /* next seq to pass: all below are settled */
+	int64_t last_time_us;   /* receive time (epoch us) of the last delivered, 0 */
 };
 
 /* Look up a kind's ops by type name; NULL if not built in. */
@@ -120,6 +121,9 @@ struct spool *sink_spool(const struct sink *);
  * them in its own thread). 0, or an errno value.
  */
 int sink_thread_create(pthread_t *, void *(*fn)(void *), void *arg);
+/* The receive-to-delivered latency of the sink's records. Any thread. */
+struct histo_snapshot;
+void sink_get_latency(struct sink *, struct histo_snapshot *);
 /* Per-kind private state. */
 void *sink_priv(const struct sink *);
 void sink_set_priv(struct sink *, void *);

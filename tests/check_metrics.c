@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -66,7 +67,8 @@ check_exposition(const char *text, const char *want)
 			    strlen(fam)) == 0, "TYPE without HELP: %s", line);
 			sp = line + 7 + strlen(fam);
 			ck_assert_msg(strcmp(sp, " counter") == 0 ||
-			    strcmp(sp, " gauge") == 0, "%s", line);
+			    strcmp(sp, " gauge") == 0 ||
+			    strcmp(sp, " histogram") == 0, "%s", line);
 			type = true;
 			continue;
 		}
@@ -82,7 +84,7 @@ check_exposition(const char *text, const char *want)
 			sp += 1;
 		} else
 			sp = line + n;
-		ck_assert_msg(*sp == ' ' && strspn(sp + 1, "0123456789") ==
+		ck_assert_msg(*sp == ' ' && strspn(sp + 1, "0123456789.") ==
 		    strlen(sp + 1) && sp[1] != '\0', "bad value: %s", line);
 		if (strncmp(line, want, strlen(want)) == 0 &&
 		    line + strlen(want) == sp)
@@ -170,6 +172,181 @@ START_TEST(test_scrape)
 }
 END_TEST
 
+/* Run `promtool check metrics` on text; its exit status. */
+static int
+promtool(const char *text, char **out)
+{
+	char *dir = tu_tmpdir(), *in, *cmd, *log;
+	int rc;
+
+	xasprintf(&in, "%s/metrics.txt", dir);
+	xasprintf(&log, "%s/promtool.log", dir);
+	tu_write_file(in, text, strlen(text));
+	xasprintf(&cmd, "promtool check metrics <'%s' >'%s' 2>&1", in, log);
+	rc = system(cmd);
+	*out = tu_read_file(log, NULL);
+	tu_rmtree(dir);
+	free(dir);
+	free(in);
+	free(log);
+	free(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* cimlistenctl send, waited for; its exit status. */
+static int
+send_n(unsigned port, const char *n, const char *prop)
+{
+	const char *ctl = getenv("CIMLISTENCTL");
+	char *cmd;
+	int rc;
+
+	xasprintf(&cmd, "'%s' send -n %s --property %s "
+	    "http://127.0.0.1:%u/ >/dev/null 2>&1",
+	    ctl != NULL && *ctl != '\0' ? ctl : BUILDDIR "/src/cimlistenctl",
+	    n, prop, port);
+	rc = system(cmd);
+	free(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static long long
+jll(json_object *o, const char *path)
+{
+	json_object *v = tu_jget(o, path);
+
+	return v != NULL ? json_object_get_int64(v) : -1;
+}
+
+/* Ask the control socket for stats (its result, to put). */
+static json_object *
+stats(const struct tu_daemon *d)
+{
+	char *cmd, *path, *text;
+	const char *ctl = getenv("CIMLISTENCTL");
+	json_object *o;
+
+	xasprintf(&path, "%s/ctl.out", d->dir);
+	xasprintf(&cmd, "'%s' --json stats --socket '%s/control.sock' >'%s'",
+	    ctl != NULL && *ctl != '\0' ? ctl : BUILDDIR "/src/cimlistenctl",
+	    d->dir, path);
+	ck_assert_int_eq(system(cmd), 0);
+	text = tu_read_file(path, NULL);
+	o = tu_json(text);
+	free(text);
+	free(cmd);
+	free(path);
+	return o;
+}
+
+/*
+ * What a test sent, counted exactly by status, CIMError, filter and sink
+ * in stats, and the same in /metrics, which promtool accepts.
+ */
+START_TEST(test_counts_agree)
+{
+	unsigned mport = tu_free_port();
+	static const char *const get[] = { NULL };
+	struct tu_daemon *d;
+	struct tu_response *r;
+	json_object *st, *f;
+	char *extra, *text, *out;
+	long status;
+	size_t i;
+	int k;
+
+	xasprintf(&extra, "[metrics]\nlisten = 127.0.0.1:%u\n"
+	    "[filter severe]\nwhere = PerceivedSeverity >= 5\nsinks = out\n",
+	    mport);
+	d = tu_daemon_start(NULL, extra);
+	ck_assert_int_eq(send_n(d->port, "7", "PerceivedSeverity=uint16:6"), 0);
+	ck_assert_int_eq(send_n(d->port, "5", "PerceivedSeverity=uint16:2"), 0);
+	for (k = 0; k < 3; k++) {
+		r = tu_post(d->port, "<<not xml", 9);
+		ck_assert_int_eq(r->status, 400);
+		tu_response_free(r);
+	}
+	for (k = 0; k < 2; k++) {
+		r = tu_http(d->port, "GET", "/", get, NULL, 0);
+		ck_assert_int_eq(r->status, 405);
+		tu_response_free(r);
+	}
+	ck_assert(tu_wait_lines(d->out, 12, 10000));
+
+	/* The sink counts its delivery just after writing the lines. */
+	for (k = 0; k < 1000; k++) {
+		st = stats(d);
+		for (i = 0; i < json_object_array_length(tu_jget(st, "sinks"));
+		    i++)
+			if (jll(json_object_array_get_idx(tu_jget(st, "sinks"),
+			    i), "delivered") == 12)
+				break;
+		if (i < json_object_array_length(tu_jget(st, "sinks")))
+			break;
+		json_object_put(st);
+		st = NULL;
+		usleep(10000);
+	}
+	ck_assert_ptr_nonnull(st);
+	ck_assert_int_eq(jll(st, "http.requests"), 17);
+	ck_assert_int_eq(jll(st, "http.by_status.200"), 12);
+	ck_assert_int_eq(jll(st, "http.by_status.400"), 3);
+	ck_assert_int_eq(jll(st, "http.by_status.405"), 2);
+	ck_assert_int_eq(json_object_object_length(tu_jget(st,
+	    "http.by_status")), 3);
+	ck_assert_int_eq(jll(st, "http.by_cimerror.request-not-well-formed"),
+	    3);
+	ck_assert_int_eq(jll(st, "http.latency.count"), 17);
+	ck_assert_int_eq(jll(st, "indications.accepted"), 12);
+	f = tu_jget(st, "filters");
+	ck_assert_int_eq(json_object_array_length(f), 2);
+	ck_assert_str_eq(json_object_get_string(tu_jget(
+	    json_object_array_get_idx(f, 0), "name")), "all");
+	ck_assert_int_eq(jll(json_object_array_get_idx(f, 0), "matched"), 12);
+	ck_assert_str_eq(json_object_get_string(tu_jget(
+	    json_object_array_get_idx(f, 1), "name")), "severe");
+	ck_assert_int_eq(jll(json_object_array_get_idx(f, 1), "matched"), 7);
+	ck_assert_int_eq(jll(json_object_array_get_idx(tu_jget(st, "sinks"),
+	    0), "latency.count"), 12);
+
+	text = scrape(mport, &status);
+	ck_assert_int_eq(status, 200);
+	ck_assert_msg(promtool(text, &out) == 0, "promtool: %s", out);
+	free(out);
+	ck_assert_int_eq(check_exposition(text,
+	    "cimlisten_http_responses_total{status=\"200\"}"), 12);
+	ck_assert_int_eq(check_exposition(text,
+	    "cimlisten_http_responses_total{status=\"400\"}"), 3);
+	ck_assert_int_eq(check_exposition(text,
+	    "cimlisten_http_responses_total{status=\"405\"}"), 2);
+	ck_assert_int_eq(check_exposition(text,
+	    "cimlisten_http_cimerrors_total{cimerror=\"request-not-well-"
+	    "formed\"}"), 3);
+	ck_assert_int_eq(check_exposition(text,
+	    "cimlisten_filter_matches_total{filter=\"severe\"}"), 7);
+	ck_assert_int_eq(check_exposition(text,
+	    "cimlisten_filter_matches_total{filter=\"all\"}"), 12);
+	ck_assert_int_eq(check_exposition(text,
+	    "cimlisten_sink_delivered_total{sink=\"out\",type=\"file\"}"),
+	    jll(json_object_array_get_idx(tu_jget(st, "sinks"), 0),
+	    "delivered"));
+	ck_assert_int_eq(check_exposition(text,
+	    "cimlisten_ack_latency_seconds_count"), 17);
+	ck_assert_int_eq(check_exposition(text,
+	    "cimlisten_ack_latency_seconds_bucket{le=\"+Inf\"}"), 17);
+	ck_assert_int_eq(check_exposition(text,
+	    "cimlisten_sink_delivery_latency_seconds_count{sink=\"out\"}"),
+	    12);
+	ck_assert_int_eq(check_exposition(text,
+	    "cimlisten_indications_accepted_total"),
+	    jll(st, "indications.accepted"));
+	json_object_put(st);
+	free(text);
+	free(extra);
+	ck_assert_int_eq(tu_daemon_stop(d), 0);
+}
+END_TEST
+
 /* The port is taken: the start fails and says why. */
 START_TEST(test_port_taken)
 {
@@ -210,6 +387,7 @@ suite(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_scrape);
+	tcase_add_test(tc, test_counts_agree);
 	tcase_add_test(tc, test_port_taken);
 	suite_add_tcase(s, tc);
 	return s;
