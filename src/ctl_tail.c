@@ -361,8 +361,12 @@ tail_flush(struct tail *t)
 	ssize_t n;
 
 	while (off < t->out.len) {
-		n = write(STDOUT_FILENO, t->out.data + off, t->out.len - off);
-		if (n == -1 && errno == EINTR && !tail_signalled)
+		/* A signal may come back as a short write: look each time. */
+		n = tail_signalled ? -1 : write(STDOUT_FILENO,
+		    t->out.data + off, t->out.len - off);
+		if (n == -1 && tail_signalled)
+			errno = EINTR;
+		else if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0) {
 			t->out_errno = n == 0 ? EIO : errno;

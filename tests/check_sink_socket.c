@@ -1083,6 +1083,25 @@ START_TEST(test_tail_exits)
 		ck_assert_int_ne(keep, -1);
 		t = spawn_ctl(fifo, err, args);
 		send_wait(d, 300, 2, 3);	/* ~500 KB: the pipe fills */
+		/* Until tail is stuck in its write to the full pipe. */
+		{
+			long deadline = now_ms() + 20000;
+			char wpath[64], *wchan;
+
+			snprintf(wpath, sizeof wpath, "/proc/%d/wchan", (int)t);
+			for (;;) {
+				wchan = tu_read_file(wpath, NULL);
+				if (wchan != NULL &&
+				    strstr(wchan, "pipe_write") != NULL) {
+					free(wchan);
+					break;
+				}
+				free(wchan);
+				ck_assert_msg(now_ms() < deadline,
+				    "tail never blocked on the pipe");
+				usleep(10000);
+			}
+		}
 		kill(t, SIGTERM);
 		ck_assert_int_eq(wait_child(t, 10000), 0);
 		close(keep);
