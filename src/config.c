@@ -289,9 +289,14 @@ static const struct key keys[] = {
 	  .def = "", .off = "", .flags = KF_EMPTY_OK,
 	  .help = "PID file; empty writes none." },
 	{ .section = SEC_DAEMON, .name = "reject_dir", .type = KT_PATH,
-	  .def = "", .off = "", .flags = LATER | KF_EMPTY_OK,
-	  .help = "Directory keeping rejected request bodies; empty keeps "
-	    "none." },
+	  .def = "", .field = DF(reject_dir), .flags = IMPL | KF_EMPTY_OK,
+	  .help = "Directory keeping every request answered 4xx or 501 "
+	    "(reason, sender, headers, the first 64 KiB of the body), one "
+	    "file each; empty keeps none." },
+	{ .section = SEC_DAEMON, .name = "reject_keep", .type = KT_UINT,
+	  .min = 1, .max = 100000, .def = "100", .field = DF(reject_keep),
+	  .flags = IMPL,
+	  .help = "Files kept in reject_dir; the oldest go first." },
 
 	/* [sink NAME] */
 	{ .section = SEC_SINK, .sinktypes = ST_ALL, .name = "type",
@@ -2487,6 +2492,7 @@ config_free(struct config *cf)
 	strv_free(cf->listener.bind);
 	free(cf->daemon.spool_dir);
 	free(cf->daemon.control_socket);
+	free(cf->daemon.reject_dir);
 	free(cf->metrics.listen);
 	free(cf->daemon.control_group);
 	for (i = 0; i < cf->nsinks; i++)

@@ -51,6 +51,8 @@ struct daemon_conf {
 	int fsync;                     /* enum spool_fsync: none, batch, always */
 	char *control_socket;          /* NULL or "": no control socket */
 	char *control_group;           /* NULL or "": the daemon's group */
+	char *reject_dir;              /* NULL or "": rejected requests not kept */
+	unsigned reject_keep;          /* files kept there */
 };
 
 struct metrics_conf {

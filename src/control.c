@@ -354,6 +354,7 @@ op_stats(const struct control_state *st)
 			if (hs.by_cimerror[i] != 0)
 				jset_u64(be, http_cimerror_names[i],
 				    hs.by_cimerror[i]);
+		jset_u64(h, "rejects_kept", hs.rejects_kept);
 		jset(h, "by_status", bs);
 		jset(h, "by_cimerror", be);
 		jset(h, "latency", histo_json(&hs.ack_latency));

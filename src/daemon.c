@@ -30,6 +30,7 @@
 #include "dispatch.h"
 #include "http.h"
 #include "log.h"
+#include "reject.h"
 #include "metrics.h"
 #include "router.h"
 #include "arena.h"
@@ -54,6 +55,7 @@ struct state {
 	struct http_listener *http;
 	struct control *control;
 	struct metrics *metrics;
+	struct reject_store *rejects;  /* reject_dir, or NULL */
 };
 
 /* Print every collected config error to stderr. */
@@ -327,6 +329,7 @@ free_state(struct state *st)
 	free(st->sinks);
 	if (st->spool != NULL)
 		spool_close(st->spool);
+	reject_close(st->rejects);
 	config_free(st->conf);
 }
 
@@ -646,6 +649,15 @@ daemon_run(const char *file, bool foreground)
 		shutdown_all(&st);
 		goto out;
 	}
+	if (st.conf->daemon.reject_dir != NULL &&
+	    *st.conf->daemon.reject_dir != '\0' &&
+	    (st.rejects = reject_open(st.conf->daemon.reject_dir,
+	    st.conf->daemon.reject_keep, &cause)) == NULL) {
+		log_msg(LOG_ERR, "%s", cause);
+		free(cause);
+		shutdown_all(&st);
+		goto out;
+	}
 	nfds = passed_sockets(&fds);
 	if (nfds == 0 && st.conf->listener.http_port == 0)
 		log_warnx("http_port is 0: not listening for HTTP");
@@ -656,6 +668,8 @@ daemon_run(const char *file, bool foreground)
 		shutdown_all(&st);
 		goto out;
 	}
+	if (st.http != NULL && st.rejects != NULL)
+		http_set_rejects(st.http, st.rejects);
 
 	cs.conf = st.conf;
 	cs.spool = st.spool;

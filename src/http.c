@@ -40,6 +40,7 @@
 #include "export.h"
 #include "http.h"
 #include "log.h"
+#include "reject.h"
 #include "record.h"
 #include "xmalloc.h"
 
@@ -70,6 +71,7 @@ struct http_listener {
 	atomic_uint_fast64_t by_status[HTTP_NSTATUS];
 	atomic_uint_fast64_t by_cimerror[HTTP_NCIMERROR];
 	struct histo ack_latency;
+	_Atomic(struct reject_store *) rejects; /* reject_dir, or NULL */
 
 	pthread_mutex_t lock; /* guards active, lasterr */
 	pthread_cond_t idle;
@@ -93,6 +95,10 @@ struct http_request {
 	struct record_source src;
 	char *path;
 	struct timespec begun;	/* CLOCK_MONOTONIC at the headers */
+	/* With reject_dir: what came, kept in case the answer is a 4xx. */
+	struct reject_store *keep;
+	struct buf rhead;
+	struct buf rbody;
 };
 
 const unsigned http_status_codes[HTTP_NSTATUS] = {
@@ -123,6 +129,20 @@ count_answer(struct http_listener *hl, const struct http_request *r)
 			if (strcmp(http_cimerror_names[i], r->ans.cimerror) == 0)
 				break;
 		atomic_fetch_add(&hl->by_cimerror[i], 1);
+	}
+	if (r->keep != NULL && ((r->ans.status >= 400 && r->ans.status < 500) ||
+	    r->ans.status == 501)) {
+		struct reject_info ri = {
+			.addr = r->src.addr, .port = r->src.port,
+			.status = r->ans.status, .cimerror = r->ans.cimerror,
+			.reason = r->ans.details,
+			.head = r->rhead.data != NULL ? r->rhead.data : "",
+			.head_len = r->rhead.len,
+			.body = r->rbody.data != NULL ? r->rbody.data : "",
+			.body_len = r->rbody.len, .body_total = r->received,
+		};
+
+		reject_save(r->keep, &ri);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	us = (int64_t)(now.tv_sec - r->begun.tv_sec) * 1000000 +
@@ -187,6 +207,8 @@ request_free(struct http_request *r)
 	export_info_clear(&r->info);
 	export_answer_free(&r->ans);
 	free(r->path);
+	buf_free(&r->rhead);
+	buf_free(&r->rbody);
 	free(r);
 }
 
@@ -318,6 +340,13 @@ request_begin(struct http_request *r, struct MHD_Connection *c, const char *url,
 		snprintf(r->src.addr, sizeof r->src.addr, "unknown");
 
 	MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &hv);
+	if ((r->keep = atomic_load(&hl->rejects)) != NULL) {
+		buf_printf(&r->rhead, "%s %s %s\n", method, url, version);
+		for (size_t i = 0; i < hv.n; i++)
+			buf_printf(&r->rhead, "%s: %s\n", hv.h[i].name,
+			    hv.h[i].value);
+		buf_adds(&r->rhead, "\n");
+	}
 	memset(&req, 0, sizeof req);
 	req.method = method;
 	req.headers = hv.h;
@@ -364,6 +393,9 @@ request_body(struct http_request *r, const char *data, size_t len)
 	struct http_listener *hl = r->hl;
 
 	r->received += len;
+	if (r->keep != NULL && r->rbody.len < REJECT_MAX_BODY)
+		buf_add(&r->rbody, data, len < REJECT_MAX_BODY - r->rbody.len ?
+		    len : REJECT_MAX_BODY - r->rbody.len);
 	if (r->decided || r->too_large)
 		return;
 	if (hl->max_body != 0 && r->received > hl->max_body) {
@@ -861,9 +893,17 @@ http_get_stats(struct http_listener *hl, struct http_stats *st)
 	for (size_t i = 0; i < HTTP_NCIMERROR; i++)
 		st->by_cimerror[i] = atomic_load(&hl->by_cimerror[i]);
 	histo_get(&hl->ack_latency, &st->ack_latency);
+	st->rejects_kept = atomic_load(&hl->rejects) != NULL ?
+	    reject_count(atomic_load(&hl->rejects)) : 0;
 	pthread_mutex_lock(&hl->lock);
 	st->active = hl->active;
 	pthread_mutex_unlock(&hl->lock);
+}
+
+void
+http_set_rejects(struct http_listener *hl, struct reject_store *rs)
+{
+	atomic_store(&hl->rejects, rs);
 }
 
 unsigned

@@ -32,6 +32,7 @@ struct http_stats {
 	uint64_t by_status[HTTP_NSTATUS];     /* answers per http_status_codes */
 	uint64_t by_cimerror[HTTP_NCIMERROR]; /* per http_cimerror_names */
 	struct histo_snapshot ack_latency;    /* request begun -> answer queued */
+	uint64_t rejects_kept;   /* requests kept in reject_dir */
 };
 
 /*
@@ -49,6 +50,12 @@ bool http_wait_idle(struct http_listener *, unsigned timeout_ms);
 /* Close every connection and free. */
 void http_stop(struct http_listener *);
 void http_get_stats(struct http_listener *, struct http_stats *);
+/*
+ * Keep every request answered 4xx or 501 in rs (NULL: stop); rs must
+ * outlive the listener or the next call.
+ */
+struct reject_store;
+void http_set_rejects(struct http_listener *, struct reject_store *);
 /* The port actually bound for the first address (useful with http_port 0 in tests). */
 unsigned http_bound_port(const struct http_listener *);
 /* The listening sockets: how many, and each one's "ADDR:PORT" and port. */

@@ -209,6 +209,8 @@ metrics_render(const struct control_state *st, struct buf *b)
 	    "200 with an export-level CIM error.", hs.method_errors);
 	sample(b, "http_active_requests", "gauge", "Requests in progress.",
 	    hs.active);
+	sample(b, "http_rejects_kept_total", "counter", "Rejected requests "
+	    "kept in reject_dir.", hs.rejects_kept);
 	sample(b, "indications_accepted_total", "counter", "Indications "
 	    "accepted into the spool.", ds.indications);
 	sample(b, "indications_unmatched_total", "counter", "Accepted "

@@ -11,6 +11,7 @@
 
 #include <check.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -347,6 +348,88 @@ START_TEST(test_counts_agree)
 }
 END_TEST
 
+/*
+ * reject_dir: each request answered 4xx/501 is kept as one file (reason,
+ * sender, headers, body), at most reject_keep of them, counted in stats.
+ */
+START_TEST(test_reject_store)
+{
+	static const char *const get[] = { NULL };
+	struct tu_daemon *d;
+	struct tu_response *r;
+	json_object *st;
+	char **names, *text, *path, body[64];
+	size_t len, n = 0, i;
+	int k;
+	DIR *dp;
+	struct dirent *de;
+
+	d = tu_daemon_start_conf("[listener]\nbind = 127.0.0.1\n"
+	    "http_port = %1$u\n[daemon]\nspool_dir = %2$s/spool\n"
+	    "control_socket = %2$s/control.sock\n"
+	    "reject_dir = %2$s/rejects\nreject_keep = 3\n"
+	    "[sink out]\ntype = file\npath = %2$s/out.jsonl\n"
+	    "[filter all]\nsinks = out\n");
+	text = tu_sample("alert-indication.xml", &len);
+	r = tu_post(d->port, text, len);   /* 200: not kept */
+	ck_assert_int_eq(r->status, 200);
+	tu_response_free(r);
+	free(text);
+	for (k = 0; k < 4; k++) {
+		snprintf(body, sizeof body, "<<not xml %d", k);
+		r = tu_post(d->port, body, strlen(body));
+		ck_assert_int_eq(r->status, 400);
+		tu_response_free(r);
+	}
+	r = tu_http(d->port, "GET", "/probe", get, NULL, 0);
+	ck_assert_int_eq(r->status, 405);
+	tu_response_free(r);
+
+	st = stats(d);
+	ck_assert_int_eq(jll(st, "http.rejects_kept"), 5);
+	json_object_put(st);
+	xasprintf(&path, "%s/rejects", d->dir);
+	ck_assert_ptr_nonnull(dp = opendir(path));
+	names = calloc(16, sizeof *names);
+	while ((de = readdir(dp)) != NULL)
+		if (de->d_name[0] != '.') {
+			ck_assert_uint_lt(n, 16);
+			names[n++] = xstrdup(de->d_name);
+		}
+	closedir(dp);
+	ck_assert_uint_eq(n, 3);       /* reject_keep */
+	/* The newest: the GET; one of the others: a kept body. */
+	for (i = 0; i < n; i++) {
+		char *f;
+
+		xasprintf(&f, "%s/%s", path, names[i]);
+		text = tu_read_file(f, NULL);
+		ck_assert_ptr_nonnull(text);
+		ck_assert_ptr_nonnull(strstr(text, "\nfrom: 127.0.0.1 port "));
+		if (strstr(text, "status: 405") != NULL)
+			ck_assert_ptr_nonnull(strstr(text, "\n\nGET /probe "
+			    "HTTP/1.1\n"));
+		else {
+			ck_assert_ptr_nonnull(strstr(text, "status: 400\n"
+			    "cimerror: request-not-well-formed\n"));
+			ck_assert_ptr_nonnull(strstr(text, "\n\nPOST / "
+			    "HTTP/1.1\n"));
+			ck_assert_ptr_nonnull(strstr(text,
+			    "CIMExportMethod: ExportIndication\n"));
+			ck_assert_msg(strstr(text, "\n\n<<not xml 3") != NULL ||
+			    strstr(text, "\n\n<<not xml 2") != NULL,
+			    "%s", text);
+		}
+		free(text);
+		free(f);
+		free(names[i]);
+	}
+	free(names);
+	free(path);
+	ck_assert_int_eq(tu_daemon_stop(d), 0);
+}
+END_TEST
+
 /* The port is taken: the start fails and says why. */
 START_TEST(test_port_taken)
 {
@@ -388,6 +471,7 @@ suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_scrape);
 	tcase_add_test(tc, test_counts_agree);
+	tcase_add_test(tc, test_reject_store);
 	tcase_add_test(tc, test_port_taken);
 	suite_add_tcase(s, tc);
 	return s;
