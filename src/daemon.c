@@ -649,6 +649,9 @@ daemon_run(const char *file, bool foreground)
 	nfds = passed_sockets(&fds);
 	if (nfds == 0 && st.conf->listener.http_port == 0)
 		log_warnx("http_port is 0: not listening for HTTP");
+	if (nfds == 0 && st.conf->listener.http_port == 0 &&
+	    st.conf->listener.https_port == 0)
+		; /* nothing to listen on */
 	else if ((st.http = http_start(&st.conf->listener, st.dispatch,
 	    fds, nfds, &cause)) == NULL) {
 		log_msg(LOG_ERR, "listener: %s", cause);

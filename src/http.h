@@ -44,5 +44,22 @@ unsigned http_bound_port(const struct http_listener *);
 size_t http_sockets(const struct http_listener *);
 const char *http_socket_name(const struct http_listener *, size_t i,
     unsigned *port);
+/* Whether listening socket i serves HTTPS. */
+bool http_socket_tls(const struct http_listener *, size_t i);
+/*
+ * Re-read certfile, keyfile, trustfile, tls_priorities and allowed_clients
+ * from conf and use them for new HTTPS connections (established ones keep
+ * theirs). On error (-1, *cause malloc'd) the old ones stay. HTTPS cannot be
+ * started or stopped this way: that fails too.
+ */
+int http_tls_reload(struct http_listener *, const struct listener_conf *,
+    char **cause);
+/*
+ * Re-read users_file (auth = basic; the cache of verified credentials
+ * starts empty), allow and allow_basic_over_http from conf. -1 with
+ * *cause and the old settings kept if the users file cannot be used.
+ */
+int http_access_reload(struct http_listener *, const struct listener_conf *,
+    char **cause);
 
 #endif
