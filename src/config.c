@@ -2329,6 +2329,12 @@ users_err(void *arg, unsigned line, const char *msg)
  * key matches certificate, users file well-formed) so that a config that
  * loads also starts, and a reload with a broken file keeps the old one.
  */
+static bool
+unset(const char *s)
+{
+	return s == NULL || *s == '\0';
+}
+
 static void
 check_listener(struct load *ld)
 {
@@ -2339,7 +2345,7 @@ check_listener(struct load *ld)
 	struct auth *a;
 	char *cause = NULL;
 
-	if (l->https_port != 0 && *l->certfile == '\0') {
+	if (l->https_port != 0 && unset(l->certfile)) {
 		o = &l->https_port_origin;
 		err_add(ld, o->file, o->line, o->col,
 		    "https_port is set but certfile is not");
@@ -2351,12 +2357,12 @@ check_listener(struct load *ld)
 			free(cause);
 		}
 		tls_creds_unref(tc);
-	} else if (*l->trustfile != '\0' || *l->certfile != '\0')
+	} else if (!unset(l->trustfile) || !unset(l->certfile))
 		log_warnx("%s: certfile/trustfile set but https_port is 0: "
 		    "not used", ld->cf->file);
 	if (l->auth != LISTENER_AUTH_BASIC)
 		return;
-	if (*l->users_file == '\0') {
+	if (unset(l->users_file)) {
 		err_add(ld, ld->cf->file, 0, 0,
 		    "auth = basic needs users_file");
 		return;
