@@ -11,7 +11,8 @@
 /*
  * Make, under dir: ca.crt/ca.key (the trusted CA), other-ca.crt (a CA
  * nobody trusts), srv.crt/srv.key (localhost, 127.0.0.1), srv-chain.pem
- * (srv.crt + ca.crt + srv.key, all in one), cli.crt/cli.key (trusted
+ * (srv.crt + ca.crt + srv.key, all in one), srv2.crt/.key (CN rotated,
+ * for certificate rotation), cli.crt/cli.key (trusted
  * client, CN sfcb.example.com), untrusted.crt/.key (signed by other-ca),
  * expired.crt/.key (trusted CA, expired in 2020). Runs outside tests:
  * -1 after printing what failed.
