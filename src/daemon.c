@@ -546,41 +546,48 @@ signal_loop(struct state *st, const sigset_t *set)
 
 /*
  * Listening sockets passed by the service manager (LISTEN_FDS, names from
- * FileDescriptorName=): those named "http", or unnamed, serve HTTP; the
- * others are closed with a warning (HTTPS is not in this build). The
- * variables are removed from the environment, so that exec sinks do not
- * inherit them. Returns how many are in *fds (malloc'd).
+ * FileDescriptorName=): those named "http", or unnamed, serve HTTP; those
+ * named "https" serve HTTPS when https_port and certfile are set (else
+ * they are closed with a warning, as are other names). The variables are
+ * removed from the environment, so that exec sinks do not inherit them.
+ * Returns how many are in *fds and *tls (malloc'd).
  */
 static size_t
-passed_sockets(int **fds)
+passed_sockets(const struct listener_conf *lc, int **fds, bool **tls)
 {
 	char **names = NULL;
 	size_t n = 0;
 	int i, k, fd;
+	bool https, use_https = lc->https_port != 0 && lc->certfile != NULL &&
+				*lc->certfile != '\0';
 
 	*fds = NULL;
+	*tls = NULL;
 	if ((k = sd_listen_fds_with_names(1, &names)) <= 0) {
 		if (k < 0)
 			log_warnx("passed sockets: %s", strerror(-k));
 		return 0;
 	}
 	*fds = xreallocarray(NULL, (size_t)k, sizeof **fds);
+	*tls = xreallocarray(NULL, (size_t)k, sizeof **tls);
 	for (i = 0; i < k; i++) {
 		fd = SD_LISTEN_FDS_START + i;
-		if (names == NULL || strcmp(names[i], "http") == 0 ||
+		https = names != NULL && strcmp(names[i], "https") == 0;
+		if ((https && use_https) || names == NULL ||
+		    strcmp(names[i], "http") == 0 ||
 		    strcmp(names[i], "unknown") == 0) {
-			if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) > 0)
+			if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) > 0) {
+				(*tls)[n] = https;
 				(*fds)[n++] = fd;
-			else {
+			} else {
 				log_warnx("passed descriptor %d is not a "
 				    "listening stream socket: closed", fd);
 				close(fd);
 			}
 		} else {
-			log_warnx("passed socket %d named '%s': not used by "
-			    "this build (%s), closed", fd, names[i],
-			    strcmp(names[i], "https") == 0 ? "HTTPS is not "
-			    "supported by this build yet" : "unknown name");
+			log_warnx("passed socket %d named '%s': not used (%s), "
+			    "closed", fd, names[i], https ? "https_port or "
+			    "certfile not set" : "unknown name");
 			close(fd);
 		}
 	}
@@ -600,6 +607,7 @@ daemon_run(const char *file, bool foreground)
 	struct timespec started;
 	struct control_state cs;
 	int *fds = NULL;
+	bool *fd_tls = NULL;
 	size_t nfds;
 	sigset_t set;
 	char *cause = NULL;
@@ -646,14 +654,14 @@ daemon_run(const char *file, bool foreground)
 		shutdown_all(&st);
 		goto out;
 	}
-	nfds = passed_sockets(&fds);
+	nfds = passed_sockets(&st.conf->listener, &fds, &fd_tls);
 	if (nfds == 0 && st.conf->listener.http_port == 0)
 		log_warnx("http_port is 0: not listening for HTTP");
 	if (nfds == 0 && st.conf->listener.http_port == 0 &&
 	    st.conf->listener.https_port == 0)
 		; /* nothing to listen on */
 	else if ((st.http = http_start(&st.conf->listener, st.dispatch,
-	    fds, nfds, &cause)) == NULL) {
+	    fds, fd_tls, nfds, &cause)) == NULL) {
 		log_msg(LOG_ERR, "listener: %s", cause);
 		free(cause);
 		shutdown_all(&st);
@@ -705,5 +713,6 @@ out:
 	report_ready(&ready_fd, false);
 	free_state(&st);
 	free(fds);
+	free(fd_tls);
 	return rc;
 }

@@ -972,7 +972,7 @@ start_port(struct http_listener *hl, const struct listener_conf *conf,
 
 struct http_listener *
 http_start(const struct listener_conf *conf, struct dispatch *dispatch,
-    const int *fds, size_t nfds, char **cause)
+    const int *fds, const bool *fd_tls, size_t nfds, char **cause)
 {
 	static const char *const default_bind[] = {"::", NULL};
 	const char *const *bind;
@@ -982,7 +982,7 @@ http_start(const struct listener_conf *conf, struct dispatch *dispatch,
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	size_t i, nbind;
-	bool any_v4 = false;
+	bool any_v4 = false, https = false;
 
 	bind = conf->bind != NULL && conf->bind[0] != NULL
 		   ? (const char *const *)conf->bind
@@ -1011,7 +1011,10 @@ http_start(const struct listener_conf *conf, struct dispatch *dispatch,
 	hl->daemons = xcalloc((nfds > 0 ? nfds : nbind) + nbind,
 	    sizeof *hl->daemons);
 	pthread_rwlock_init(&hl->sec, NULL);
-	if (conf->https_port != 0) {
+	for (i = 0; i < nfds; i++)
+		if (fd_tls != NULL && fd_tls[i])
+			https = true;
+	if (conf->https_port != 0 || https) {
 		hl->tls = tls_creds_load(conf->certfile, conf->keyfile,
 		    conf->trustfile, conf->tls_priorities, cause);
 		if (hl->tls == NULL)
@@ -1026,6 +1029,7 @@ http_start(const struct listener_conf *conf, struct dispatch *dispatch,
 		hd = &hl->daemons[i];
 		hd->hl = hl;
 		hd->fd = -1;
+		hd->tls = fd_tls != NULL && fd_tls[i];
 		snprintf(hd->name, sizeof hd->name, "passed socket %d", fds[i]);
 		if (adopt_socket(hd, fds[i], cause) != 0)
 			goto fail;
@@ -1048,7 +1052,7 @@ http_start(const struct listener_conf *conf, struct dispatch *dispatch,
 	    start_port(hl, conf, bind, nbind, any_v4, conf->http_port, false,
 		cause) != 0)
 		goto fail;
-	if (conf->https_port != 0 &&
+	if (nfds == 0 && conf->https_port != 0 &&
 	    start_port(hl, conf, bind, nbind, any_v4, conf->https_port, true,
 		cause) != 0)
 		goto fail;

@@ -24,13 +24,17 @@ struct http_stats {
 };
 
 /*
- * Bind and start listening as `conf` says, or, with nfds > 0, serve on
- * those listening sockets (socket activation; bind and http_port are not
- * used then, the listener owns the descriptors). Returns NULL with *cause
- * (malloc'd) if a socket cannot be bound or the library refuses.
+ * Bind and start listening as `conf` says (HTTP on http_port, HTTPS on
+ * https_port, each on every bind address), or, with nfds > 0, serve on
+ * those listening sockets (socket activation; bind, http_port and
+ * https_port are not used then, the listener owns the descriptors), HTTPS
+ * where tls[i] (tls may be NULL: all HTTP). Returns NULL with *cause
+ * (malloc'd) if a socket cannot be bound, a certificate or users file
+ * cannot be used, or the library refuses.
  */
 struct http_listener *http_start(const struct listener_conf *conf,
-    struct dispatch *, const int *fds, size_t nfds, char **cause);
+    struct dispatch *, const int *fds, const bool *tls, size_t nfds,
+    char **cause);
 /* Stop accepting new connections; requests in progress go on. */
 void http_quiesce(struct http_listener *);
 /* Wait until no request is in progress; false if timeout_ms passed first. */

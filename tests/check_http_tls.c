@@ -170,7 +170,7 @@ START_TEST(t_rotate)
 	unsigned port = tu_free_port();
 
 	conf_init(&lc, bind, port);
-	hl = http_start(&lc, NULL, NULL, 0, &cause);
+	hl = http_start(&lc, NULL, NULL, NULL, 0, &cause);
 	ck_assert_msg(hl != NULL, "%s", cause);
 	ck_assert_int_eq(client_open(&old, port), 0);
 	cn = peer_cn(&old);
@@ -221,7 +221,7 @@ START_TEST(t_access_reload)
 	unsigned port = tu_free_port();
 
 	conf_init(&lc, bind, port);
-	hl = http_start(&lc, NULL, NULL, 0, &cause);
+	hl = http_start(&lc, NULL, NULL, NULL, 0, &cause);
 	ck_assert_msg(hl != NULL, "%s", cause);
 	ck_assert_int_eq(client_open(&c, port), 0);
 	client_close(&c);
