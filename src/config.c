@@ -294,10 +294,14 @@ static const struct key keys[] = {
 	  .help = "HOST:PORT serving Prometheus metrics at /metrics over "
 	    "plain HTTP, apart from the CIM ports; empty disables it." },
 	{ .section = SEC_DAEMON, .name = "user", .type = KT_STRING,
-	  .def = "", .off = "", .flags = KF_EMPTY_OK,
-	  .help = "User to run as after binding; empty keeps the user." },
+	  .def = "", .field = DF(user), .ofield = DF(user_origin),
+	  .flags = KF_IMPLEMENTED | KF_EMPTY_OK,
+	  .help = "User (name or number) to run as once the sockets are "
+	    "bound and the files open, when started as root; empty keeps "
+	    "the user." },
 	{ .section = SEC_DAEMON, .name = "group", .type = KT_STRING,
-	  .def = "", .off = "", .flags = KF_EMPTY_OK,
+	  .def = "", .field = DF(group), .ofield = DF(group_origin),
+	  .flags = KF_IMPLEMENTED | KF_EMPTY_OK,
 	  .help = "Group to run as; empty is the user's group." },
 	{ .section = SEC_DAEMON, .name = "pid_file", .type = KT_PATH,
 	  .def = "", .off = "", .flags = KF_EMPTY_OK,
@@ -2240,6 +2244,10 @@ load_file(struct load *ld, const char *path)
 		ferr_add(fc, 0, 0, "cannot open: %s", strerror(EISDIR));
 		goto out;
 	}
+	if (st.st_mode & S_IWOTH) {
+		ferr_add(fc, 0, 0, "writable by others: refused");
+		goto out;
+	}
 	opened = 1;
 	fc->dir = file_dir(path);
 	rc = ini_parse_stream(lex_reader, fc, ini_handler_cb, fc);
@@ -2379,6 +2387,48 @@ check_listener(struct load *ld)
 		    "(allow_basic_over_http = no)", ld->cf->file);
 }
 
+/* user and group: resolved now, by name or number. */
+static void
+check_daemon(struct load *ld)
+{
+	struct daemon_conf *d = &ld->cf->daemon;
+	const struct config_origin *o;
+	struct passwd *pw = NULL;
+	struct group *gr;
+	long long id;
+
+	d->uid = (uid_t)-1;
+	d->gid = (gid_t)-1;
+	if (!unset(d->user)) {
+		o = &d->user_origin;
+		if ((id = parse_id(d->user)) != -1)
+			d->uid = (uid_t)id;
+		else if ((pw = getpwnam(d->user)) != NULL)
+			d->uid = pw->pw_uid;
+		else
+			err_add(ld, o->file, o->line, o->col,
+			    "unknown user '%s'", d->user);
+		if (pw == NULL && d->uid != (uid_t)-1)
+			pw = getpwuid(d->uid);
+		if (pw != NULL)
+			d->gid = pw->pw_gid;
+	}
+	if (!unset(d->group)) {
+		o = &d->group_origin;
+		if ((id = parse_id(d->group)) != -1)
+			d->gid = (gid_t)id;
+		else if ((gr = getgrnam(d->group)) != NULL)
+			d->gid = gr->gr_gid;
+		else
+			err_add(ld, o->file, o->line, o->col,
+			    "unknown group '%s'", d->group);
+	} else if (!unset(d->user) && pw == NULL && d->uid != (uid_t)-1) {
+		o = &d->user_origin;
+		err_add(ld, o->file, o->line, o->col,
+		    "user %s has no passwd entry: set group", d->user);
+	}
+}
+
 /* The checks that need every file: types, paths, references, routing. */
 static void
 cross_check(struct load *ld)
@@ -2392,6 +2442,7 @@ cross_check(struct load *ld)
 	int *used;
 
 	check_listener(ld);
+	check_daemon(ld);
 	used = xcalloc(cf->nsinks + 1, sizeof *used);
 	for (i = 0; i < cf->nsinks; i++) {
 		s = &cf->sinks[i];
@@ -2579,6 +2630,8 @@ config_free(struct config *cf)
 	free(cf->daemon.control_socket);
 	free(cf->metrics.listen);
 	free(cf->daemon.control_group);
+	free(cf->daemon.user);
+	free(cf->daemon.group);
 	for (i = 0; i < cf->nsinks; i++)
 		sink_conf_strings_free(&cf->sinks[i]); /* origin.file: cf->files */
 	free(cf->sinks);

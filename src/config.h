@@ -69,6 +69,12 @@ struct daemon_conf {
 	int fsync;                     /* enum spool_fsync: none, batch, always */
 	char *control_socket;          /* NULL or "": no control socket */
 	char *control_group;           /* NULL or "": the daemon's group */
+	char *user;                    /* run as, after binding (root only) */
+	char *group;                   /* "" with user: the user's group */
+	uid_t uid;                     /* resolved user, (uid_t)-1 when unset */
+	gid_t gid;                     /* resolved group, (gid_t)-1 when unset */
+	struct config_origin user_origin;
+	struct config_origin group_origin;
 };
 
 struct metrics_conf {

@@ -12,9 +12,12 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -545,6 +548,100 @@ signal_loop(struct state *st, const sigset_t *set)
 }
 
 /*
+ * Hand dirfd's entries (and those of its subdirectories, depth levels down)
+ * to uid:gid. -1 with errno and the failing name in *what.
+ */
+static int
+chown_tree(int dirfd, uid_t uid, gid_t gid, int depth, const char **what)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int fd, rc = 0;
+
+	if ((fd = dup(dirfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		*what = de->d_name;
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    fchownat(dirfd, de->d_name, uid, gid,
+			AT_SYMLINK_NOFOLLOW) == -1) {
+			rc = -1;
+			break;
+		}
+		if (S_ISDIR(st.st_mode) && depth > 0) {
+			fd = openat(dirfd, de->d_name,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd == -1 || chown_tree(fd, uid, gid, depth - 1,
+			    what) == -1)
+				rc = -1;
+			if (fd != -1)
+				close(fd);
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+/*
+ * user and group: when started as root, switch to them now that every
+ * socket is bound and every file is open. The spool directory is handed
+ * over first, since the spool creates and removes segments as it goes.
+ * Not root: there is nothing to drop (a warning if they differ). -1 if the
+ * switch fails, so that the daemon never runs as root by mistake.
+ */
+static int
+drop_privileges(const struct daemon_conf *dc)
+{
+	uid_t uid = dc->uid;
+	gid_t gid = dc->gid;
+	const char *what = ".";
+	int dfd;
+
+	if (uid == (uid_t)-1 && gid == (gid_t)-1)
+		return 0;
+	if (geteuid() != 0) {
+		if ((uid != (uid_t)-1 && uid != geteuid()) ||
+		    (gid != (gid_t)-1 && gid != getegid()))
+			log_warnx("user/group set but not started as root: "
+			    "running as uid %u gid %u", (unsigned)geteuid(),
+			    (unsigned)getegid());
+		return 0;
+	}
+	dfd = open(dc->spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd == -1 || fchown(dfd, uid, gid) == -1 ||
+	    chown_tree(dfd, uid, gid, 1, &what) == -1) {
+		log_warn("cannot hand the spool %s/%s to uid %d gid %d",
+		    dc->spool_dir, what, (int)uid, (int)gid);
+		if (dfd != -1)
+			close(dfd);
+		return -1;
+	}
+	close(dfd);
+	if (gid != (gid_t)-1 && (setgroups(1, &gid) == -1 ||
+	    setresgid(gid, gid, gid) == -1)) {
+		log_warn("cannot switch to group %u", (unsigned)gid);
+		return -1;
+	}
+	if (uid != (uid_t)-1 && setresuid(uid, uid, uid) == -1) {
+		log_warn("cannot switch to user %u", (unsigned)uid);
+		return -1;
+	}
+	if (uid != 0 && uid != (uid_t)-1 && setuid(0) != -1) {
+		log_warnx("root could be regained after switching users");
+		return -1;
+	}
+	log_info("running as uid %u gid %u", (unsigned)geteuid(),
+	    (unsigned)getegid());
+	return 0;
+}
+
+/*
  * Listening sockets passed by the service manager (LISTEN_FDS, names from
  * FileDescriptorName=): those named "http", or unnamed, serve HTTP; those
  * named "https" serve HTTPS when https_port and certfile are set (else
@@ -684,6 +781,15 @@ daemon_run(const char *file, bool foreground)
 	    (st.metrics = metrics_start(&cs, &cause)) == NULL)) {
 		log_msg(LOG_ERR, "%s", cause);
 		free(cause);
+		control_stop(st.control);
+		st.control = NULL;
+		shutdown_all(&st);
+		goto out;
+	}
+
+	if (drop_privileges(&st.conf->daemon) == -1) {
+		metrics_stop(st.metrics);
+		st.metrics = NULL;
 		control_stop(st.control);
 		st.control = NULL;
 		shutdown_all(&st);
