@@ -293,31 +293,22 @@ END_TEST
 
 START_TEST(t_config_users_file)
 {
-	char *dir = tu_tmpdir(), *conf, *text, *out = NULL, *p;
-	const char *args[] = {"--check-config", "-c", NULL, NULL};
+	char *text, *out, *p;
 
 	p = users_file("sfcb:notahash\n", 0600);
-	ck_assert_int_gt(asprintf(&conf, "%s/c.conf", dir), 0);
 	ck_assert_int_gt(asprintf(&text, "[listener]\nauth = basic\n"
-	    "users_file = %s\n[daemon]\nspool_dir = %s/spool\n", p, dir), 0);
-	tu_write_file(conf, text, strlen(text));
-	args[2] = conf;
-	ck_assert_int_eq(tu_cimlistend_run(args, &out, 20000), 1);
+	    "users_file = %s\n[daemon]\nspool_dir = /nonexistent/spool\n", p),
+	    0);
+	out = tls_check_config(text, 0600, 1);
 	ck_assert_msg(strstr(out, "users:1: user 'sfcb': not a crypt(3)") !=
 	    NULL && strstr(out, "c.conf:3: users_file") != NULL, "%s", out);
 	free(out);
 	free(text);
-	ck_assert_int_gt(asprintf(&text, "[listener]\nauth = basic\n"
-	    "[daemon]\nspool_dir = %s/spool\n", dir), 0);
-	tu_write_file(conf, text, strlen(text));
-	ck_assert_int_eq(tu_cimlistend_run(args, &out, 20000), 1);
+	out = tls_check_config("[listener]\nauth = basic\n"
+	    "[daemon]\nspool_dir = /nonexistent/spool\n", 0600, 1);
 	ck_assert_msg(strstr(out, "auth = basic needs users_file") != NULL,
 	    "%s", out);
 	free(out);
-	tu_rmtree(dir);
-	free(dir);
-	free(conf);
-	free(text);
 	free(p);
 }
 END_TEST

@@ -20,6 +20,7 @@
 #include <check.h>
 
 #include "testutil.h"
+#include "tlsutil.h"
 
 /* The daemon's effective uid from /proc/PID/status, or -1. */
 static long
@@ -45,6 +46,7 @@ START_TEST(t_drop_to_nobody)
 	struct stat st;
 	char *body, *seg;
 	size_t len;
+	int i;
 
 	if (geteuid() != 0 || pw == NULL || getgrnam("nogroup") == NULL) {
 		fprintf(stderr, "t_drop_to_nobody: needs root and nobody:nogroup;"
@@ -56,8 +58,11 @@ START_TEST(t_drop_to_nobody)
 	    "log_level = debug\nuser = nobody\ngroup = nogroup\n"
 	    "[sink out]\ntype = file\npath = %2$s/out.jsonl\n"
 	    "[filter all]\nsinks = out\n");
-	ck_assert_int_eq(proc_euid(d->pid), (long)pw->pw_uid);
+	/* The port listens before the switch: wait for it (bounded). */
+	for (i = 0; i < 1000 && !tu_daemon_log_has(d, "started ("); i++)
+		usleep(10000);
 	ck_assert(tu_daemon_log_has(d, "running as uid"));
+	ck_assert_int_eq(proc_euid(d->pid), (long)pw->pw_uid);
 	body = tu_sample("alert-indication.xml", &len);
 	resp = tu_post(d->port, body, len);
 	ck_assert_int_eq(resp->status, 200);
@@ -74,44 +79,29 @@ START_TEST(t_drop_to_nobody)
 }
 END_TEST
 
-/* --check-config on `text` (mode of the file); the output. */
-static char *
-check(const char *text, mode_t mode, int want)
-{
-	char *dir = tu_tmpdir(), *conf, *out = NULL;
-	const char *args[] = {"--check-config", "-c", NULL, NULL};
-	int rc;
-
-	ck_assert_int_gt(asprintf(&conf, "%s/c.conf", dir), 0);
-	tu_write_file(conf, text, strlen(text));
-	ck_assert_int_eq(chmod(conf, mode), 0);
-	args[2] = conf;
-	rc = tu_cimlistend_run(args, &out, 20000);
-	ck_assert_msg(rc == want, "rc %d: %s", rc, out);
-	tu_rmtree(dir);
-	free(dir);
-	free(conf);
-	return out;
-}
 
 START_TEST(t_config_errors)
 {
 	char *out;
 
-	out = check("[daemon]\nspool_dir = /tmp/x\nuser = no-such-user-here\n"
-		    "group = no-such-group-here\n", 0600, 1);
+	out = tls_check_config("[daemon]\nspool_dir = /tmp/x\n"
+			       "user = no-such-user-here\n"
+			       "group = no-such-group-here\n",
+	    0600, 1);
 	ck_assert_msg(strstr(out, "c.conf:3:8: unknown user "
 	    "'no-such-user-here'") != NULL, "%s", out);
 	ck_assert_msg(strstr(out, "c.conf:4:9: unknown group "
 	    "'no-such-group-here'") != NULL, "%s", out);
 	free(out);
-	out = check("[daemon]\nspool_dir = /tmp/x\nuser = 4242\n", 0600, 1);
+	out = tls_check_config(
+	    "[daemon]\nspool_dir = /tmp/x\nuser = 4242\n", 0600, 1);
 	ck_assert_msg(strstr(out, "no passwd entry") != NULL, "%s", out);
 	free(out);
-	out = check("[daemon]\nspool_dir = /tmp/x\nuser = 4242\ngroup = 4242\n",
-	    0600, 0);
+	out = tls_check_config(
+	    "[daemon]\nspool_dir = /tmp/x\nuser = 4242\ngroup = 4242\n", 0600,
+	    0);
 	free(out);
-	out = check("[daemon]\nspool_dir = /tmp/x\n", 0666, 1);
+	out = tls_check_config("[daemon]\nspool_dir = /tmp/x\n", 0666, 1);
 	ck_assert_msg(strstr(out, "c.conf: writable by others: refused") !=
 	    NULL, "%s", out);
 	free(out);

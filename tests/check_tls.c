@@ -306,20 +306,11 @@ END_TEST
 static char *
 check_config(const char *listener, int want_rc)
 {
-	char *dir = tu_tmpdir(), *conf, *text, *out = NULL;
-	const char *args[] = {"--check-config", "-c", NULL, NULL};
-	int rc;
+	char *text, *out;
 
-	ck_assert_int_gt(asprintf(&conf, "%s/c.conf", dir), 0);
 	ck_assert_int_gt(asprintf(&text, "[listener]\nbind = 127.0.0.1\n%s"
-	    "[daemon]\nspool_dir = %s/spool\n", listener, dir), 0);
-	tu_write_file(conf, text, strlen(text));
-	args[2] = conf;
-	rc = tu_cimlistend_run(args, &out, 20000);
-	ck_assert_msg(rc == want_rc, "rc %d: %s", rc, out);
-	tu_rmtree(dir);
-	free(dir);
-	free(conf);
+	    "[daemon]\nspool_dir = /nonexistent/spool\n", listener), 0);
+	out = tls_check_config(text, 0600, want_rc);
 	free(text);
 	return out;
 }

@@ -5,6 +5,7 @@
 #include "autoconf.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <arpa/inet.h>
@@ -270,6 +271,25 @@ tls_wait_port(unsigned port, unsigned timeout_ms)
 		usleep(20000);
 	} while (ms_since(&t0) < (long)timeout_ms);
 	return false;
+}
+
+char *
+tls_check_config(const char *text, unsigned mode, int want_rc)
+{
+	char *dir = tu_tmpdir(), *conf, *out = NULL;
+	const char *args[] = {"--check-config", "-c", NULL, NULL};
+	int rc;
+
+	ck_assert_int_gt(asprintf(&conf, "%s/c.conf", dir), 0);
+	tu_write_file(conf, text, strlen(text));
+	ck_assert_int_eq(chmod(conf, (mode_t)mode), 0);
+	args[2] = conf;
+	rc = tu_cimlistend_run(args, &out, 20000);
+	ck_assert_msg(rc == want_rc, "rc %d: %s", rc, out);
+	tu_rmtree(dir);
+	free(dir);
+	free(conf);
+	return out;
 }
 
 char *

@@ -43,6 +43,12 @@ char *tls_run_client(const char *const *argv, const char *input,
     const char *until, unsigned timeout_ms);
 /* Wait (bounded) until 127.0.0.1:port accepts TCP connections. */
 bool tls_wait_port(unsigned port, unsigned timeout_ms);
+/*
+ * Write `text` as c.conf (with `mode`) in a fresh dir, run cimlistend
+ * --check-config on it, check that it exits want_rc and return its output
+ * (malloc'd). Messages name the file ".../c.conf".
+ */
+char *tls_check_config(const char *text, unsigned mode, int want_rc);
 /* A raw HTTP POST of the standard sample, as text. */
 char *tls_raw_request(void);
 
