@@ -32,6 +32,7 @@
 #include "config.h"
 #include "ctl_daemon.h"
 #include "ctl_send.h"
+#include "ctl_tail.h"
 #include "filter.h"
 #include "log.h"
 #include "record.h"
@@ -59,6 +60,7 @@ static int cmd_test_filter(struct ctl *, const struct ctl_cmd *, int,
     char **);
 static int cmd_send(struct ctl *, const struct ctl_cmd *, int, char **);
 static int cmd_daemon(struct ctl *, const struct ctl_cmd *, int, char **);
+static int cmd_tail(struct ctl *, const struct ctl_cmd *, int, char **);
 
 static const struct ctl_cmd commands[] = {
 	{ "check-config", cmd_check_config, "[FILE]",
@@ -75,8 +77,12 @@ static const struct ctl_cmd commands[] = {
 	  "sinks with their delivery figures", true },
 	{ "sources", cmd_daemon, "[--socket PATH]",
 	  "senders seen, with their DSP1054 sequence tracks", true },
+	{ "subscribers", cmd_daemon, "[--socket PATH]",
+	  "subscribers of socket sinks", true },
 	{ "reopen", cmd_daemon, "[--socket PATH]",
 	  "reopen sink outputs (log rotation)", true },
+	{ "tail", cmd_tail, "[OPTIONS]",
+	  "print the indication stream of a socket sink", true },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -382,6 +388,13 @@ static int
 cmd_daemon(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char **argv)
 {
 	return ctl_daemon(cmd->name, argc, argv, ctl->json);
+}
+
+static int
+cmd_tail(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	(void)cmd;
+	return ctl_tail(argc, argv, ctl->json);
 }
 
 int
