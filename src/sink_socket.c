@@ -888,7 +888,8 @@ sub_input(struct sub *u, struct sub_err *e)
 	uint64_t seq, pos;
 	int64_t n;
 
-	while ((nl = memchr(u->in.data, '\n', u->in.len)) != NULL) {
+	while (u->in.len > 0 &&
+	    (nl = memchr(u->in.data, '\n', u->in.len)) != NULL) {
 		linelen = (size_t)(nl - u->in.data);
 		*nl = '\0';
 		if (linelen == 0 || (linelen == 1 && u->in.data[0] == '\r'))
@@ -988,7 +989,8 @@ sub_read_request(struct sub *u, char **line, size_t *len, struct sub_err *e)
 
 	mono(&start);
 	for (;;) {
-		if ((nl = memchr(u->in.data, '\n', u->in.len)) != NULL) {
+		if (u->in.len > 0 &&
+		    (nl = memchr(u->in.data, '\n', u->in.len)) != NULL) {
 			*len = (size_t)(nl - u->in.data);
 			if (*len > 0 && u->in.data[*len - 1] == '\r')
 				(*len)--;
@@ -1011,8 +1013,8 @@ sub_read_request(struct sub *u, char **line, size_t *len, struct sub_err *e)
 		if (sub_stopping(u))
 			return sub_fail(e, "the sink is stopping");
 		if (poll(&pfd, 1, left < SUB_POLL_MS ? left : SUB_POLL_MS) > 0 &&
-		    sub_recv(u) != 0 &&
-		    memchr(u->in.data, '\n', u->in.len) == NULL) {
+		    sub_recv(u) != 0 && (u->in.len == 0 ||
+		    memchr(u->in.data, '\n', u->in.len) == NULL)) {
 			e->msg[0] = '\0';
 			return -1;
 		}
