@@ -1,10 +1,11 @@
 /*
  * http_tls_reload and http_access_reload on a listener started in-process
- * (no dispatch: only requests refused before dispatch are sent, a POST
- * of a text/plain body gets 400, read to its end, the connection kept): a connection opened before a certificate rotation keeps working
- * with the old certificate while new ones get the new one; a broken file
- * fails the reload and keeps the old certificate; a new allow list closes
- * new connections from outside it.
+ * (no dispatch: only requests refused before dispatch are sent, a POST of
+ * a text/plain body gets 400, read to its end, the connection kept): a
+ * connection opened before a certificate rotation keeps working with the
+ * old certificate while new ones get the new one; a broken file fails the
+ * reload and keeps the old certificate; a new allow list closes new
+ * connections from outside it.
  */
 #include "autoconf.h"
 
