@@ -41,11 +41,14 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "acl.h"
+#include "auth.h"
 #include "buf.h"
 #include "config.h"
 #include "filter.h"
 #include "format.h"
 #include "log.h"
+#include "tls.h"
 #include "xmalloc.h"
 
 #ifndef LOCALSTATEDIR
@@ -163,45 +166,56 @@ static const struct key keys[] = {
 	  .help = "TCP port for CIM-XML exports over plain HTTP; 0 disables "
 	    "HTTP." },
 	{ .section = SEC_LISTENER, .name = "https_port", .type = KT_PORT,
-	  .max = 65535, .def = "0", .off = "0", .flags = LATER,
-	  .help = "TCP port for HTTPS (needs certfile and keyfile); 0 "
-	    "disables HTTPS." },
+	  .max = 65535, .def = "0", .field = LF(https_port),
+	  .ofield = LF(https_port_origin), .flags = IMPL,
+	  .help = "TCP port for HTTPS (needs certfile); 0 disables HTTPS." },
 	{ .section = SEC_LISTENER, .name = "bind", .type = KT_LIST,
 	  .def = "::", .check = check_address, .itemlabel = "address",
 	  .field = LF(bind), .nfield = LF(nbind), .flags = IMPL,
 	  .help = "Addresses to listen on: comma-separated IPv4 or IPv6 "
 	    "literals; :: is every address, IPv4 included." },
 	{ .section = SEC_LISTENER, .name = "certfile", .type = KT_PATH,
-	  .def = "", .off = "", .flags = LATER | KF_EMPTY_OK,
-	  .help = "PEM server certificate (chain) for HTTPS." },
+	  .def = "", .field = LF(certfile), .ofield = LF(certfile_origin),
+	  .flags = IMPL | KF_EMPTY_OK,
+	  .help = "PEM server certificate, then its chain, for HTTPS; may "
+	    "hold the key too." },
 	{ .section = SEC_LISTENER, .name = "keyfile", .type = KT_PATH,
-	  .def = "", .off = "", .flags = LATER | KF_EMPTY_OK,
-	  .help = "PEM private key of certfile." },
+	  .def = "", .field = LF(keyfile), .flags = IMPL | KF_EMPTY_OK,
+	  .help = "PEM private key of certfile; empty: it is in certfile." },
 	{ .section = SEC_LISTENER, .name = "trustfile", .type = KT_PATH,
-	  .def = "", .off = "", .flags = LATER | KF_EMPTY_OK,
+	  .def = "", .field = LF(trustfile), .flags = IMPL | KF_EMPTY_OK,
 	  .help = "PEM CA bundle; when set, HTTPS clients must present a "
-	    "certificate it verifies." },
+	    "certificate it verifies (403 otherwise)." },
 	{ .section = SEC_LISTENER, .name = "auth", .type = KT_ENUM,
-	  .words = auth_words, .def = "none", .off = "none", .flags = LATER,
+	  .words = auth_words, .def = "none", .field = LF(auth),
+	  .flags = IMPL,
 	  .help = "Client authentication: none or basic (HTTP Basic against "
 	    "users_file)." },
 	{ .section = SEC_LISTENER, .name = "users_file", .type = KT_PATH,
-	  .def = "", .off = "", .flags = LATER | KF_EMPTY_OK,
-	  .help = "user:crypt(3)-hash lines for auth = basic." },
+	  .def = "", .field = LF(users_file), .ofield = LF(users_file_origin),
+	  .flags = IMPL | KF_EMPTY_OK,
+	  .help = "user:crypt(3)-hash lines for auth = basic; refused if "
+	    "writable by others." },
 	{ .section = SEC_LISTENER, .name = "allow", .type = KT_LIST,
-	  .def = "", .off = "", .flags = LATER | KF_EMPTY_OK,
+	  .def = "", .check = acl_check_item, .itemlabel = "network",
+	  .field = LF(allow), .nfield = LF(nallow),
+	  .flags = IMPL | KF_EMPTY_OK,
 	  .help = "Source addresses or CIDR networks allowed to connect; "
-	    "empty allows all." },
+	    "others are closed when accepted; empty allows all." },
 	{ .section = SEC_LISTENER, .name = "tls_priorities", .type = KT_STRING,
-	  .def = "", .off = "", .flags = LATER | KF_EMPTY_OK,
-	  .help = "GnuTLS priority string; empty uses the system default." },
+	  .def = "", .field = LF(tls_priorities), .flags = IMPL | KF_EMPTY_OK,
+	  .help = "GnuTLS priority string; empty is TLS 1.2 and 1.3 with "
+	    "GnuTLS's NORMAL ciphers." },
 	{ .section = SEC_LISTENER, .name = "allowed_clients", .type = KT_LIST,
-	  .def = "", .off = "", .flags = LATER | KF_EMPTY_OK,
-	  .help = "Client certificate names (CN or subjectAltName) accepted "
-	    "when trustfile is set; empty accepts any it verifies." },
+	  .def = "", .field = LF(allowed_clients),
+	  .nfield = LF(nallowed_clients), .flags = IMPL | KF_EMPTY_OK,
+	  .help = "Client certificate names (CN, DNS or IP subjectAltName) "
+	    "accepted when trustfile is set; empty accepts any it verifies." },
 	{ .section = SEC_LISTENER, .name = "allow_basic_over_http",
-	  .type = KT_BOOL, .def = "no", .off = "no", .flags = LATER,
-	  .help = "Accept Basic credentials over plain HTTP." },
+	  .type = KT_BOOL, .def = "no", .field = LF(allow_basic_over_http),
+	  .flags = IMPL,
+	  .help = "Accept Basic credentials over plain HTTP (else such "
+	    "requests get 401)." },
 	{ .section = SEC_LISTENER, .name = "threads", .type = KT_UINT,
 	  .max = 256, .def = "0", .field = LF(threads), .flags = IMPL,
 	  .help = "Request threads; 0 is one per CPU." },
@@ -280,10 +294,14 @@ static const struct key keys[] = {
 	  .help = "HOST:PORT serving Prometheus metrics at /metrics over "
 	    "plain HTTP, apart from the CIM ports; empty disables it." },
 	{ .section = SEC_DAEMON, .name = "user", .type = KT_STRING,
-	  .def = "", .off = "", .flags = KF_EMPTY_OK,
-	  .help = "User to run as after binding; empty keeps the user." },
+	  .def = "", .field = DF(user), .ofield = DF(user_origin),
+	  .flags = KF_IMPLEMENTED | KF_EMPTY_OK,
+	  .help = "User (name or number) to run as once the sockets are "
+	    "bound and the files open, when started as root; empty keeps "
+	    "the user." },
 	{ .section = SEC_DAEMON, .name = "group", .type = KT_STRING,
-	  .def = "", .off = "", .flags = KF_EMPTY_OK,
+	  .def = "", .field = DF(group), .ofield = DF(group_origin),
+	  .flags = KF_IMPLEMENTED | KF_EMPTY_OK,
 	  .help = "Group to run as; empty is the user's group." },
 	{ .section = SEC_DAEMON, .name = "pid_file", .type = KT_PATH,
 	  .def = "", .off = "", .flags = KF_EMPTY_OK,
@@ -2232,6 +2250,10 @@ load_file(struct load *ld, const char *path)
 		ferr_add(fc, 0, 0, "cannot open: %s", strerror(EISDIR));
 		goto out;
 	}
+	if (st.st_mode & S_IWOTH) {
+		ferr_add(fc, 0, 0, "writable by others: refused");
+		goto out;
+	}
 	opened = 1;
 	fc->dir = file_dir(path);
 	rc = ini_parse_stream(lex_reader, fc, ini_handler_cb, fc);
@@ -2302,6 +2324,117 @@ load_dropins(struct load *ld, const char *file)
 	free(path);
 }
 
+/* Where users-file problems go: the users file's own FILE:LINE. */
+struct users_err {
+	struct load *ld;
+	const char *path;
+};
+
+static void
+users_err(void *arg, unsigned line, const char *msg)
+{
+	struct users_err *ue = arg;
+
+	err_add(ue->ld, ue->path, line, 0, "%s", msg);
+}
+
+/*
+ * HTTPS and authentication: the files are read and checked now (readable,
+ * key matches certificate, users file well-formed) so that a config that
+ * loads also starts, and a reload with a broken file keeps the old one.
+ */
+static bool
+unset(const char *s)
+{
+	return s == NULL || *s == '\0';
+}
+
+static void
+check_listener(struct load *ld)
+{
+	struct listener_conf *l = &ld->cf->listener;
+	const struct config_origin *o;
+	struct users_err ue = {ld, NULL};
+	struct tls_creds *tc;
+	struct auth *a;
+	char *cause = NULL;
+
+	if (l->https_port != 0 && unset(l->certfile)) {
+		o = &l->https_port_origin;
+		err_add(ld, o->file, o->line, o->col,
+		    "https_port is set but certfile is not");
+	} else if (l->https_port != 0) {
+		o = &l->certfile_origin;
+		if ((tc = tls_creds_load(l->certfile, l->keyfile, l->trustfile,
+		    l->tls_priorities, &cause)) == NULL) {
+			err_add(ld, o->file, o->line, 0, "%s", cause);
+			free(cause);
+		}
+		tls_creds_unref(tc);
+	} else if (!unset(l->trustfile) || !unset(l->certfile))
+		log_warnx("%s: certfile/trustfile set but https_port is 0: "
+		    "not used", ld->cf->file);
+	if (l->auth != LISTENER_AUTH_BASIC)
+		return;
+	if (unset(l->users_file)) {
+		err_add(ld, ld->cf->file, 0, 0,
+		    "auth = basic needs users_file");
+		return;
+	}
+	ue.path = l->users_file;
+	if ((a = auth_load(l->users_file, users_err, &ue)) == NULL) {
+		o = &l->users_file_origin;
+		err_add(ld, o->file, o->line, 0, "users_file %s cannot be used",
+		    l->users_file);
+	}
+	auth_free(a);
+	if (l->http_port != 0 && !l->allow_basic_over_http)
+		log_warnx("%s: auth = basic: requests over plain HTTP get 401 "
+		    "(allow_basic_over_http = no)", ld->cf->file);
+}
+
+/* user and group: resolved now, by name or number. */
+static void
+check_daemon(struct load *ld)
+{
+	struct daemon_conf *d = &ld->cf->daemon;
+	const struct config_origin *o;
+	struct passwd *pw = NULL;
+	struct group *gr;
+	long long id;
+
+	d->uid = (uid_t)-1;
+	d->gid = (gid_t)-1;
+	if (!unset(d->user)) {
+		o = &d->user_origin;
+		if ((id = parse_id(d->user)) != -1)
+			d->uid = (uid_t)id;
+		else if ((pw = getpwnam(d->user)) != NULL)
+			d->uid = pw->pw_uid;
+		else
+			err_add(ld, o->file, o->line, o->col,
+			    "unknown user '%s'", d->user);
+		if (pw == NULL && d->uid != (uid_t)-1)
+			pw = getpwuid(d->uid);
+		if (pw != NULL)
+			d->gid = pw->pw_gid;
+	}
+	if (!unset(d->group)) {
+		o = &d->group_origin;
+		if ((id = parse_id(d->group)) != -1)
+			d->gid = (gid_t)id;
+		else if ((gr = getgrnam(d->group)) != NULL)
+			d->gid = gr->gr_gid;
+		else
+			err_add(ld, o->file, o->line, o->col,
+			    "unknown group '%s'", d->group);
+	} else if (!unset(d->user) && pw == NULL && d->uid != (uid_t)-1) {
+		o = &d->user_origin;
+		err_add(ld, o->file, o->line, o->col,
+		    "user %s has no passwd entry: set group", d->user);
+	}
+}
+
 /* The checks that need every file: types, paths, references, routing. */
 static void
 cross_check(struct load *ld)
@@ -2314,6 +2447,8 @@ cross_check(struct load *ld)
 	size_t i, j;
 	int *used;
 
+	check_listener(ld);
+	check_daemon(ld);
 	used = xcalloc(cf->nsinks + 1, sizeof *used);
 	for (i = 0; i < cf->nsinks; i++) {
 		s = &cf->sinks[i];
@@ -2490,11 +2625,20 @@ config_free(struct config *cf)
 	if (cf == NULL)
 		return;
 	strv_free(cf->listener.bind);
+	free(cf->listener.certfile);
+	free(cf->listener.keyfile);
+	free(cf->listener.trustfile);
+	free(cf->listener.tls_priorities);
+	free(cf->listener.users_file);
+	strv_free(cf->listener.allowed_clients);
+	strv_free(cf->listener.allow);
 	free(cf->daemon.spool_dir);
 	free(cf->daemon.control_socket);
 	free(cf->daemon.reject_dir);
 	free(cf->metrics.listen);
 	free(cf->daemon.control_group);
+	free(cf->daemon.user);
+	free(cf->daemon.group);
 	for (i = 0; i < cf->nsinks; i++)
 		sink_conf_strings_free(&cf->sinks[i]); /* origin.file: cf->files */
 	free(cf->sinks);

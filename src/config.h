@@ -40,7 +40,25 @@ struct listener_conf {
 	bool strict;                   /* CIMExport/CIMExportMethod/CIMProtocolVersion required */
 	unsigned max_xml_depth;
 	unsigned max_embedding_depth;
+	/* HTTPS and client authentication (issue 8) */
+	unsigned https_port;           /* 0 disables */
+	char *certfile;                /* PEM chain; "" when unset */
+	char *keyfile;                 /* PEM key; "" means in certfile */
+	char *trustfile;               /* CA bundle; "" when unset */
+	char *tls_priorities;          /* GnuTLS priority string; "" default */
+	char **allowed_clients;        /* CN/SAN names, NULL-terminated */
+	size_t nallowed_clients;
+	int auth;                      /* enum listener_auth */
+	char *users_file;
+	bool allow_basic_over_http;
+	char **allow;                  /* CIDRs, NULL-terminated (see acl.h) */
+	size_t nallow;
+	struct config_origin https_port_origin;
+	struct config_origin certfile_origin;
+	struct config_origin users_file_origin;
 };
+
+enum listener_auth { LISTENER_AUTH_NONE = 0, LISTENER_AUTH_BASIC };
 
 struct daemon_conf {
 	int log_level;                 /* syslog priority */
@@ -53,6 +71,12 @@ struct daemon_conf {
 	char *control_group;           /* NULL or "": the daemon's group */
 	char *reject_dir;              /* NULL or "": rejected requests not kept */
 	unsigned reject_keep;          /* files kept there */
+	char *user;                    /* run as, after binding (root only) */
+	char *group;                   /* "" with user: the user's group */
+	uid_t uid;                     /* resolved user, (uid_t)-1 when unset */
+	gid_t gid;                     /* resolved group, (gid_t)-1 when unset */
+	struct config_origin user_origin;
+	struct config_origin group_origin;
 };
 
 struct metrics_conf {

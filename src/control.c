@@ -263,7 +263,7 @@ op_status(const struct control_state *st)
 		l = json_object_new_object();
 		jset(l, "address", json_object_new_string_len(name, (int)alen));
 		jset(l, "port", json_object_new_int((int)port));
-		jset(l, "tls", json_object_new_boolean(0));
+		jset(l, "tls", json_object_new_boolean(http_socket_tls(st->http, i)));
 		json_object_array_add(ls, l);
 	}
 	jset(o, "listeners", ls);

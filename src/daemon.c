@@ -12,9 +12,12 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -548,42 +551,143 @@ signal_loop(struct state *st, const sigset_t *set)
 }
 
 /*
+ * Hand dirfd's entries (and those of its subdirectories, depth levels down)
+ * to uid:gid. -1 with errno and the failing name in *what.
+ */
+static int
+chown_tree(int dirfd, uid_t uid, gid_t gid, int depth, const char **what)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int fd, rc = 0;
+
+	if ((fd = dup(dirfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		*what = de->d_name;
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    fchownat(dirfd, de->d_name, uid, gid,
+			AT_SYMLINK_NOFOLLOW) == -1) {
+			rc = -1;
+			break;
+		}
+		if (S_ISDIR(st.st_mode) && depth > 0) {
+			fd = openat(dirfd, de->d_name,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd == -1 || chown_tree(fd, uid, gid, depth - 1,
+			    what) == -1)
+				rc = -1;
+			if (fd != -1)
+				close(fd);
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+/*
+ * user and group: when started as root, switch to them now that every
+ * socket is bound and every file is open. The spool directory is handed
+ * over first, since the spool creates and removes segments as it goes.
+ * Not root: there is nothing to drop (a warning if they differ). -1 if the
+ * switch fails, so that the daemon never runs as root by mistake.
+ */
+static int
+drop_privileges(const struct daemon_conf *dc)
+{
+	uid_t uid = dc->uid;
+	gid_t gid = dc->gid;
+	const char *what = ".";
+	int dfd;
+
+	if (uid == (uid_t)-1 && gid == (gid_t)-1)
+		return 0;
+	if (geteuid() != 0) {
+		if ((uid != (uid_t)-1 && uid != geteuid()) ||
+		    (gid != (gid_t)-1 && gid != getegid()))
+			log_warnx("user/group set but not started as root: "
+			    "running as uid %u gid %u", (unsigned)geteuid(),
+			    (unsigned)getegid());
+		return 0;
+	}
+	dfd = open(dc->spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd == -1 || fchown(dfd, uid, gid) == -1 ||
+	    chown_tree(dfd, uid, gid, 1, &what) == -1) {
+		log_warn("cannot hand the spool %s/%s to uid %d gid %d",
+		    dc->spool_dir, what, (int)uid, (int)gid);
+		if (dfd != -1)
+			close(dfd);
+		return -1;
+	}
+	close(dfd);
+	if (gid != (gid_t)-1 && (setgroups(1, &gid) == -1 ||
+	    setresgid(gid, gid, gid) == -1)) {
+		log_warn("cannot switch to group %u", (unsigned)gid);
+		return -1;
+	}
+	if (uid != (uid_t)-1 && setresuid(uid, uid, uid) == -1) {
+		log_warn("cannot switch to user %u", (unsigned)uid);
+		return -1;
+	}
+	if (uid != 0 && uid != (uid_t)-1 && setuid(0) != -1) {
+		log_warnx("root could be regained after switching users");
+		return -1;
+	}
+	log_info("running as uid %u gid %u", (unsigned)geteuid(),
+	    (unsigned)getegid());
+	return 0;
+}
+
+/*
  * Listening sockets passed by the service manager (LISTEN_FDS, names from
- * FileDescriptorName=): those named "http", or unnamed, serve HTTP; the
- * others are closed with a warning (HTTPS is not in this build). The
- * variables are removed from the environment, so that exec sinks do not
- * inherit them. Returns how many are in *fds (malloc'd).
+ * FileDescriptorName=): those named "http", or unnamed, serve HTTP; those
+ * named "https" serve HTTPS when https_port and certfile are set (else
+ * they are closed with a warning, as are other names). The variables are
+ * removed from the environment, so that exec sinks do not inherit them.
+ * Returns how many are in *fds and *tls (malloc'd).
  */
 static size_t
-passed_sockets(int **fds)
+passed_sockets(const struct listener_conf *lc, int **fds, bool **tls)
 {
 	char **names = NULL;
 	size_t n = 0;
 	int i, k, fd;
+	bool https, use_https = lc->https_port != 0 && lc->certfile != NULL &&
+				*lc->certfile != '\0';
 
 	*fds = NULL;
+	*tls = NULL;
 	if ((k = sd_listen_fds_with_names(1, &names)) <= 0) {
 		if (k < 0)
 			log_warnx("passed sockets: %s", strerror(-k));
 		return 0;
 	}
 	*fds = xreallocarray(NULL, (size_t)k, sizeof **fds);
+	*tls = xreallocarray(NULL, (size_t)k, sizeof **tls);
 	for (i = 0; i < k; i++) {
 		fd = SD_LISTEN_FDS_START + i;
-		if (names == NULL || strcmp(names[i], "http") == 0 ||
+		https = names != NULL && strcmp(names[i], "https") == 0;
+		if ((https && use_https) || names == NULL ||
+		    strcmp(names[i], "http") == 0 ||
 		    strcmp(names[i], "unknown") == 0) {
-			if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) > 0)
+			if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) > 0) {
+				(*tls)[n] = https;
 				(*fds)[n++] = fd;
-			else {
+			} else {
 				log_warnx("passed descriptor %d is not a "
 				    "listening stream socket: closed", fd);
 				close(fd);
 			}
 		} else {
-			log_warnx("passed socket %d named '%s': not used by "
-			    "this build (%s), closed", fd, names[i],
-			    strcmp(names[i], "https") == 0 ? "HTTPS is not "
-			    "supported by this build yet" : "unknown name");
+			log_warnx("passed socket %d named '%s': not used (%s), "
+			    "closed", fd, names[i], https ? "https_port or "
+			    "certfile not set" : "unknown name");
 			close(fd);
 		}
 	}
@@ -603,6 +707,7 @@ daemon_run(const char *file, bool foreground)
 	struct timespec started;
 	struct control_state cs;
 	int *fds = NULL;
+	bool *fd_tls = NULL;
 	size_t nfds;
 	sigset_t set;
 	char *cause = NULL;
@@ -658,11 +763,14 @@ daemon_run(const char *file, bool foreground)
 		shutdown_all(&st);
 		goto out;
 	}
-	nfds = passed_sockets(&fds);
+	nfds = passed_sockets(&st.conf->listener, &fds, &fd_tls);
 	if (nfds == 0 && st.conf->listener.http_port == 0)
 		log_warnx("http_port is 0: not listening for HTTP");
+	if (nfds == 0 && st.conf->listener.http_port == 0 &&
+	    st.conf->listener.https_port == 0)
+		; /* nothing to listen on */
 	else if ((st.http = http_start(&st.conf->listener, st.dispatch,
-	    fds, nfds, &cause)) == NULL) {
+	    fds, fd_tls, nfds, &cause)) == NULL) {
 		log_msg(LOG_ERR, "listener: %s", cause);
 		free(cause);
 		shutdown_all(&st);
@@ -693,6 +801,15 @@ daemon_run(const char *file, bool foreground)
 		goto out;
 	}
 
+	if (drop_privileges(&st.conf->daemon) == -1) {
+		metrics_stop(st.metrics);
+		st.metrics = NULL;
+		control_stop(st.control);
+		st.control = NULL;
+		shutdown_all(&st);
+		goto out;
+	}
+
 	spool_get_stats(st.spool, &ss);
 	log_info("cimlistend %s started (%zu sinks, %zu filters; spool %s, "
 	    "fsync %s, next seq %llu)", PACKAGE_VERSION, st.nsinks,
@@ -716,5 +833,6 @@ out:
 	report_ready(&ready_fd, false);
 	free_state(&st);
 	free(fds);
+	free(fd_tls);
 	return rc;
 }

@@ -11,6 +11,14 @@
  * unusable; otherwise the body is read and dropped so that the connection
  * stays usable. Rejected requests are logged once each, sanitized and
  * rate-limited.
+ *
+ * HTTPS daemons (https_port) run beside the HTTP ones on the same bind
+ * addresses. Each TLS connection takes a reference to the current
+ * tls_creds when it starts, so http_tls_reload swaps certificates for new
+ * connections only. The allow list is checked at accept time; client
+ * certificates once per connection, before its first request is looked
+ * at (403 and close if not trusted); Basic credentials per request, through
+ * auth.c's cache.
  */
 #include "autoconf.h"
 
@@ -33,8 +41,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
+#include "acl.h"
+#include "auth.h"
 #include "cimxml.h"
 #include "dispatch.h"
 #include "export.h"
@@ -42,6 +53,7 @@
 #include "log.h"
 #include "reject.h"
 #include "record.h"
+#include "tls.h"
 #include "xmalloc.h"
 
 /* One bind address: its socket and its MHD daemon. */
@@ -50,6 +62,7 @@ struct http_daemon {
 	struct MHD_Daemon *mhd;
 	int fd;	       /* listening socket; -1 once closed */
 	bool quiesced; /* MHD gave the socket back to us */
+	bool tls;      /* an HTTPS daemon */
 	unsigned port;
 	char name[INET6_ADDRSTRLEN + 16]; /* "[::]:5988" */
 };
@@ -79,6 +92,22 @@ struct http_listener {
 	char lasterr[256]; /* last libmicrohttpd message */
 
 	struct log_ratelimit rl;
+
+	/* Access control; swapped by the reload functions under sec. */
+	pthread_rwlock_t sec;
+	struct tls_creds *tls; /* NULL without HTTPS */
+	struct acl *acl;       /* NULL allows all */
+	struct auth *auth;     /* NULL without auth = basic */
+	char **allowed_clients;
+	bool basic_over_http;
+};
+
+/* One connection (MHD's socket context). */
+struct http_conn {
+	struct tls_creds *creds; /* reference, HTTPS only */
+	int verified;		 /* client certificate: 0 not yet, 1 ok, -1 no */
+	char ident[256];	 /* its CN or first SAN once verified */
+	char cause[200];	 /* why it was refused */
 };
 
 /* The state of one request, from its headers to its completion. */
@@ -99,6 +128,8 @@ struct http_request {
 	struct reject_store *keep;
 	struct buf rhead;
 	struct buf rbody;
+	char *user;     /* authenticated user (src.user) */
+	bool challenge; /* 401 with WWW-Authenticate */
 };
 
 const unsigned http_status_codes[HTTP_NSTATUS] = {
@@ -209,6 +240,7 @@ request_free(struct http_request *r)
 	free(r->path);
 	buf_free(&r->rhead);
 	buf_free(&r->rbody);
+	free(r->user);
 	free(r);
 }
 
@@ -296,6 +328,9 @@ queue_answer(struct http_request *r, struct MHD_Connection *c, bool close)
 		MHD_add_response_header(resp, "CIMErrorDetails", a->details);
 	if (a->allow != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, a->allow);
+	if (a->status == 401 && r->challenge)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		    "Basic realm=\"cimlisten\"");
 	if (a->retry_after != 0) {
 		snprintf(num, sizeof num, "%u", a->retry_after);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, num);
@@ -321,10 +356,108 @@ queue_answer(struct http_request *r, struct MHD_Connection *c, bool close)
 	return MHD_YES;
 }
 
+/*
+ * Verify the connection's client certificate once (the result is kept in
+ * its context). 0 if trusted or not asked for, -1 with the cause in hc.
+ */
+static int
+conn_verify(struct http_listener *hl, struct http_conn *hc,
+    struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci;
+	char *cause = NULL;
+
+	if (hc == NULL || hc->creds == NULL || !tls_creds_has_trust(hc->creds))
+		return 0;
+	if (hc->verified == 0) {
+		ci = MHD_get_connection_info(
+		    c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+		pthread_rwlock_rdlock(&hl->sec);
+		if (ci == NULL || ci->tls_session == NULL)
+			xasprintf(&cause, "no TLS session");
+		else if (tls_verify_peer(ci->tls_session, hl->allowed_clients,
+			     hc->ident, sizeof hc->ident, &cause) == 0)
+			hc->verified = 1;
+		pthread_rwlock_unlock(&hl->sec);
+		if (hc->verified == 0) {
+			hc->verified = -1;
+			snprintf(hc->cause, sizeof hc->cause, "%s", cause);
+		}
+		free(cause);
+	}
+	return hc->verified == 1 ? 0 : -1;
+}
+
+/*
+ * Who is asking: the client certificate (HTTPS with trustfile), then Basic
+ * credentials (auth = basic). 0 to go on, or -1 with r->ans decided (403
+ * and close, or 401).
+ */
+static int
+request_authorize(struct http_request *r, struct http_daemon *hd,
+    struct MHD_Connection *c)
+{
+	struct http_listener *hl = r->hl;
+	const union MHD_ConnectionInfo *ci;
+	struct http_conn *hc = NULL;
+	char *user, *pass = NULL;
+	bool ok;
+
+	r->src.tls = hd->tls;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci != NULL)
+		hc = ci->socket_context;
+	if (conn_verify(hl, hc, c) != 0) {
+		export_answer_error(&r->ans, 403, NULL, "%s", hc->cause);
+		r->ans.close = true;
+		return -1;
+	}
+	if (hc != NULL && hc->verified == 1)
+		r->user = xstrdup(hc->ident);
+	if (hl->auth == NULL)
+		goto out;
+	if (!hd->tls && !hl->basic_over_http) {
+		export_answer_error(&r->ans, 401, NULL,
+		    "Basic authentication is accepted over HTTPS only");
+		return -1;
+	}
+	r->challenge = true;
+	if ((user = MHD_basic_auth_get_username_password(c, &pass)) == NULL) {
+		export_answer_error(&r->ans, 401, NULL,
+		    "authentication required");
+		return -1;
+	}
+	pthread_rwlock_rdlock(&hl->sec);
+	ok = hl->auth != NULL &&
+	     auth_check(hl->auth, user, pass != NULL ? pass : "");
+	if (ok)
+		log_debug("basic auth: user accepted (%llu crypt(3) hashes so "
+			  "far)",
+		    (unsigned long long)auth_hashes(hl->auth));
+	pthread_rwlock_unlock(&hl->sec);
+	if (pass != NULL) {
+		explicit_bzero(pass, strlen(pass));
+		MHD_free(pass);
+	}
+	if (!ok) {
+		MHD_free(user);
+		export_answer_error(&r->ans, 401, NULL,
+		    "wrong user name or password");
+		return -1;
+	}
+	free(r->user);
+	r->user = xstrdup(user);
+	MHD_free(user);
+out:
+	r->src.user = r->user;
+	return 0;
+}
+
 /* First call: the headers are in. Decide what can be decided now. */
 static enum MHD_Result
-request_begin(struct http_request *r, struct MHD_Connection *c, const char *url,
-    const char *method, const char *version)
+request_begin(struct http_request *r, struct http_daemon *hd,
+    struct MHD_Connection *c, const char *url, const char *method,
+    const char *version)
 {
 	struct http_listener *hl = r->hl;
 	const union MHD_ConnectionInfo *ci;
@@ -339,6 +472,10 @@ request_begin(struct http_request *r, struct MHD_Connection *c, const char *url,
 	else
 		snprintf(r->src.addr, sizeof r->src.addr, "unknown");
 
+	if (request_authorize(r, hd, c) != 0) {
+		r->decided = true;
+		goto answer;
+	}
 	MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &hv);
 	if ((r->keep = atomic_load(&hl->rejects)) != NULL) {
 		buf_printf(&r->rhead, "%s %s %s\n", method, url, version);
@@ -374,6 +511,7 @@ request_begin(struct http_request *r, struct MHD_Connection *c, const char *url,
 		return MHD_YES; /* MHD sends 100 Continue if asked */
 	}
 
+answer:
 	/*
 	 * Answer now when there is no body, when the client has not sent it
 	 * yet, or when its framing or size rules out reading it; otherwise
@@ -381,8 +519,8 @@ request_begin(struct http_request *r, struct MHD_Connection *c, const char *url,
 	 */
 	body = body_expected(c);
 	if (!body || r->ans.close || r->ans.status == 503 ||
-	    expects_continue(c, version))
-		return queue_answer(r, c, body);
+	    expects_continue(c, version) || r->ans.status == 403)
+		return queue_answer(r, c, body || r->ans.status == 403);
 	return MHD_YES;
 }
 
@@ -456,7 +594,7 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
 		pthread_mutex_lock(&hl->lock);
 		hl->active++;
 		pthread_mutex_unlock(&hl->lock);
-		return request_begin(r, c, url, method, version);
+		return request_begin(r, hd, c, url, method, version);
 	}
 	if (*upload_data_size != 0) {
 		request_body(r, upload_data, *upload_data_size);
@@ -497,6 +635,63 @@ http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (--hl->active == 0)
 		pthread_cond_broadcast(&hl->idle);
 	pthread_mutex_unlock(&hl->lock);
+}
+
+/* The allow list, before any byte is read: refused connections are closed. */
+static enum MHD_Result
+http_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct http_daemon *hd = cls;
+	struct http_listener *hl = hd->hl;
+	struct record_source src;
+	bool ok;
+
+	pthread_rwlock_rdlock(&hl->sec);
+	ok = acl_match(hl->acl, addr);
+	pthread_rwlock_unlock(&hl->sec);
+	if (!ok) {
+		memset(&src, 0, sizeof src);
+		record_source_set_addr(&src, addr);
+		log_limited(&hl->rl, LOG_INFO,
+		    "connection from %s to %s refused: not in allow", src.addr,
+		    hd->name);
+	}
+	return ok ? MHD_YES : MHD_NO;
+}
+
+/*
+ * A connection starts or ends. An HTTPS one takes the current credentials
+ * and priorities for its session (before the handshake) and keeps them to
+ * the end.
+ */
+static void
+http_conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct http_daemon *hd = cls;
+	struct http_listener *hl = hd->hl;
+	const union MHD_ConnectionInfo *ci;
+	struct http_conn *hc;
+
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if ((hc = *socket_context) != NULL) {
+			tls_creds_unref(hc->creds);
+			free(hc);
+		}
+		*socket_context = NULL;
+		return;
+	}
+	hc = xcalloc(1, sizeof *hc);
+	*socket_context = hc;
+	if (!hd->tls)
+		return;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	pthread_rwlock_rdlock(&hl->sec);
+	hc->creds = tls_creds_ref(hl->tls);
+	pthread_rwlock_unlock(&hl->sec);
+	if (ci == NULL || ci->tls_session == NULL ||
+	    tls_session_setup(ci->tls_session, hc->creds) != 0)
+		log_warnx("listener %s: cannot set up a TLS session", hd->name);
 }
 
 /* Format "addr:port" or "[addr]:port" for messages. */
@@ -660,7 +855,7 @@ start_daemon(struct http_daemon *hd, const struct listener_conf *conf,
     int family, char **cause)
 {
 	struct http_listener *hl = hd->hl;
-	struct MHD_OptionItem opts[8];
+	struct MHD_OptionItem opts[12];
 	unsigned flags, threads;
 	size_t n = 0;
 
@@ -672,6 +867,15 @@ start_daemon(struct http_daemon *hd, const struct listener_conf *conf,
 		flags |= MHD_USE_POLL;
 	if (family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	if (hd->tls) {
+		flags |= MHD_USE_TLS;
+		opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
+		    (void *)(uintptr_t)tls_creds_key_pem(hl->tls)};
+		opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT,
+		    0, (void *)(uintptr_t)tls_creds_cert_pem(hl->tls)};
+		opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES,
+		    0, (void *)(uintptr_t)tls_creds_priorities(hl->tls)};
+	}
 
 	threads = pool_size(conf);
 	if (threads > 1)
@@ -690,11 +894,12 @@ start_daemon(struct http_daemon *hd, const struct listener_conf *conf,
 			(intptr_t)conf->connection_memory, NULL};
 	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 
-	hd->mhd = MHD_start_daemon(flags, 0, NULL, NULL, http_access, hd,
+	hd->mhd = MHD_start_daemon(flags, 0, http_accept, hd, http_access, hd,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, hl,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)hd->fd,
 	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, hd,
 	    MHD_OPTION_UNESCAPE_CALLBACK, mhd_no_unescape, NULL,
+	    MHD_OPTION_NOTIFY_CONNECTION, http_conn_notify, hd,
 	    MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	if (hd->mhd == NULL) {
 		pthread_mutex_lock(&hl->lock);
@@ -703,14 +908,144 @@ start_daemon(struct http_daemon *hd, const struct listener_conf *conf,
 		pthread_mutex_unlock(&hl->lock);
 		return -1;
 	}
-	log_info("listening on %s (%u thread%s)", hd->name, threads,
-	    threads == 1 ? "" : "s");
+	log_info("listening on %s%s (%u thread%s)", hd->name,
+	    hd->tls ? " for HTTPS" : "", threads, threads == 1 ? "" : "s");
+	return 0;
+}
+
+/* Free a NULL-terminated string vector. */
+static void
+strv_free(char **v)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* A copy of a NULL-terminated string vector (NULL stays NULL). */
+static char **
+strv_copy(char *const *v)
+{
+	char **out;
+	size_t i, n;
+
+	if (v == NULL)
+		return NULL;
+	for (n = 0; v[n] != NULL; n++)
+		continue;
+	out = xcalloc(n + 1, sizeof *out);
+	for (i = 0; i < n; i++)
+		out[i] = xstrdup(v[i]);
+	return out;
+}
+
+/* Report users-file problems as "FILE:LINE: message" in a log. */
+static void
+auth_log_err(void *arg, unsigned line, const char *msg)
+{
+	const char *path = arg;
+
+	if (line != 0)
+		log_warnx("%s:%u: %s", path, line, msg);
+	else
+		log_warnx("%s: %s", path, msg);
+}
+
+int
+http_tls_reload(struct http_listener *hl, const struct listener_conf *conf,
+    char **cause)
+{
+	struct tls_creds *tc, *old;
+	char **allowed;
+
+	if (hl->tls == NULL) {
+		xasprintf(cause, "HTTPS is not running: its port cannot be "
+		    "added by a reload");
+		return -1;
+	}
+	if (conf->https_port == 0 || conf->certfile == NULL ||
+	    *conf->certfile == '\0') {
+		xasprintf(cause, "HTTPS cannot be turned off by a reload");
+		return -1;
+	}
+	tc = tls_creds_load(conf->certfile, conf->keyfile, conf->trustfile,
+	    conf->tls_priorities, cause);
+	if (tc == NULL)
+		return -1;
+	allowed = strv_copy(conf->allowed_clients);
+	pthread_rwlock_wrlock(&hl->sec);
+	old = hl->tls;
+	hl->tls = tc;
+	strv_free(hl->allowed_clients);
+	hl->allowed_clients = allowed;
+	pthread_rwlock_unlock(&hl->sec);
+	tls_creds_unref(old);
+	log_info("TLS certificates reloaded from %s", conf->certfile);
+	return 0;
+}
+
+int
+http_access_reload(struct http_listener *hl,
+    const struct listener_conf *conf, char **cause)
+{
+	struct auth *a = NULL, *olda;
+	struct acl *acl, *oldacl;
+
+	if (conf->auth == LISTENER_AUTH_BASIC) {
+		a = auth_load(conf->users_file, auth_log_err, conf->users_file);
+		if (a == NULL) {
+			xasprintf(cause, "users_file %s cannot be used",
+			    conf->users_file);
+			return -1;
+		}
+	}
+	acl = acl_new((const char *const *)conf->allow, conf->nallow);
+	pthread_rwlock_wrlock(&hl->sec);
+	olda = hl->auth;
+	oldacl = hl->acl;
+	hl->auth = a;
+	hl->acl = acl;
+	hl->basic_over_http = conf->allow_basic_over_http;
+	pthread_rwlock_unlock(&hl->sec);
+	auth_free(olda);
+	acl_free(oldacl);
+	return 0;
+}
+
+/* Open and start one daemon per bind address on port (tls: HTTPS). */
+static int
+start_port(struct http_listener *hl, const struct listener_conf *conf,
+    const char *const *bind, size_t nbind, bool any_v4, unsigned port,
+    bool tls, char **cause)
+{
+	struct http_daemon *hd;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	size_t i;
+
+	/* With port 0, every address shares the port the first one got. */
+	for (i = 0; i < nbind; i++) {
+		hd = &hl->daemons[hl->ndaemons];
+		hd->hl = hl;
+		hd->fd = -1;
+		hd->tls = tls;
+		if (open_socket(hd, bind[i], port, !any_v4, cause) != 0)
+			return -1;
+		hl->ndaemons++;
+		port = hd->port;
+		sslen = sizeof ss;
+		getsockname(hd->fd, (struct sockaddr *)&ss, &sslen);
+		if (start_daemon(hd, conf, ss.ss_family, cause) != 0)
+			return -1;
+	}
 	return 0;
 }
 
 struct http_listener *
 http_start(const struct listener_conf *conf, struct dispatch *dispatch,
-    const int *fds, size_t nfds, char **cause)
+    const int *fds, const bool *fd_tls, size_t nfds, char **cause)
 {
 	static const char *const default_bind[] = {"::", NULL};
 	const char *const *bind;
@@ -720,8 +1055,7 @@ http_start(const struct listener_conf *conf, struct dispatch *dispatch,
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	size_t i, nbind;
-	unsigned port;
-	bool any_v4 = false;
+	bool any_v4 = false, https = false;
 
 	bind = conf->bind != NULL && conf->bind[0] != NULL
 		   ? (const char *const *)conf->bind
@@ -747,13 +1081,28 @@ http_start(const struct listener_conf *conf, struct dispatch *dispatch,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&hl->idle, &ca);
 	pthread_condattr_destroy(&ca);
-	hl->daemons = xcalloc(nfds > 0 ? nfds : nbind, sizeof *hl->daemons);
+	hl->daemons = xcalloc((nfds > 0 ? nfds : nbind) + nbind,
+	    sizeof *hl->daemons);
+	pthread_rwlock_init(&hl->sec, NULL);
+	for (i = 0; i < nfds; i++)
+		if (fd_tls != NULL && fd_tls[i])
+			https = true;
+	if (conf->https_port != 0 || https) {
+		hl->tls = tls_creds_load(conf->certfile, conf->keyfile,
+		    conf->trustfile, conf->tls_priorities, cause);
+		if (hl->tls == NULL)
+			goto fail;
+		hl->allowed_clients = strv_copy(conf->allowed_clients);
+	}
+	if (http_access_reload(hl, conf, cause) != 0)
+		goto fail;
 
 	/* Sockets passed by the service manager replace bind and port. */
 	for (i = 0; i < nfds; i++) {
 		hd = &hl->daemons[i];
 		hd->hl = hl;
 		hd->fd = -1;
+		hd->tls = fd_tls != NULL && fd_tls[i];
 		snprintf(hd->name, sizeof hd->name, "passed socket %d", fds[i]);
 		if (adopt_socket(hd, fds[i], cause) != 0)
 			goto fail;
@@ -772,24 +1121,14 @@ http_start(const struct listener_conf *conf, struct dispatch *dispatch,
 		log_info("listener %s: passed by the service manager",
 		    hd->name);
 	}
-	if (nfds > 0)
-		return hl;
-
-	/* With port 0, every address shares the port the first one got. */
-	port = conf->http_port;
-	for (i = 0; i < nbind; i++) {
-		hd = &hl->daemons[i];
-		hd->hl = hl;
-		hd->fd = -1;
-		if (open_socket(hd, bind[i], port, !any_v4, cause) != 0)
-			goto fail;
-		hl->ndaemons++;
-		port = hd->port;
-		sslen = sizeof ss;
-		getsockname(hd->fd, (struct sockaddr *)&ss, &sslen);
-		if (start_daemon(hd, conf, ss.ss_family, cause) != 0)
-			goto fail;
-	}
+	if (nfds == 0 && conf->http_port != 0 &&
+	    start_port(hl, conf, bind, nbind, any_v4, conf->http_port, false,
+		cause) != 0)
+		goto fail;
+	if (nfds == 0 && conf->https_port != 0 &&
+	    start_port(hl, conf, bind, nbind, any_v4, conf->https_port, true,
+		cause) != 0)
+		goto fail;
 	return hl;
 
 fail:
@@ -876,6 +1215,11 @@ http_stop(struct http_listener *hl)
 			close(hd->fd);
 	}
 	free(hl->daemons);
+	tls_creds_unref(hl->tls);
+	auth_free(hl->auth);
+	acl_free(hl->acl);
+	strv_free(hl->allowed_clients);
+	pthread_rwlock_destroy(&hl->sec);
 	pthread_cond_destroy(&hl->idle);
 	pthread_mutex_destroy(&hl->lock);
 	free(hl);
@@ -923,4 +1267,10 @@ http_socket_name(const struct http_listener *hl, size_t i, unsigned *port)
 {
 	*port = hl->daemons[i].port;
 	return hl->daemons[i].name;
+}
+
+bool
+http_socket_tls(const struct http_listener *hl, size_t i)
+{
+	return hl->daemons[i].tls;
 }

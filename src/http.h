@@ -36,13 +36,17 @@ struct http_stats {
 };
 
 /*
- * Bind and start listening as `conf` says, or, with nfds > 0, serve on
- * those listening sockets (socket activation; bind and http_port are not
- * used then, the listener owns the descriptors). Returns NULL with *cause
- * (malloc'd) if a socket cannot be bound or the library refuses.
+ * Bind and start listening as `conf` says (HTTP on http_port, HTTPS on
+ * https_port, each on every bind address), or, with nfds > 0, serve on
+ * those listening sockets (socket activation; bind, http_port and
+ * https_port are not used then, the listener owns the descriptors), HTTPS
+ * where tls[i] (tls may be NULL: all HTTP). Returns NULL with *cause
+ * (malloc'd) if a socket cannot be bound, a certificate or users file
+ * cannot be used, or the library refuses.
  */
 struct http_listener *http_start(const struct listener_conf *conf,
-    struct dispatch *, const int *fds, size_t nfds, char **cause);
+    struct dispatch *, const int *fds, const bool *tls, size_t nfds,
+    char **cause);
 /* Stop accepting new connections; requests in progress go on. */
 void http_quiesce(struct http_listener *);
 /* Wait until no request is in progress; false if timeout_ms passed first. */
@@ -62,5 +66,22 @@ unsigned http_bound_port(const struct http_listener *);
 size_t http_sockets(const struct http_listener *);
 const char *http_socket_name(const struct http_listener *, size_t i,
     unsigned *port);
+/* Whether listening socket i serves HTTPS. */
+bool http_socket_tls(const struct http_listener *, size_t i);
+/*
+ * Re-read certfile, keyfile, trustfile, tls_priorities and allowed_clients
+ * from conf and use them for new HTTPS connections (established ones keep
+ * theirs). On error (-1, *cause malloc'd) the old ones stay. HTTPS cannot be
+ * started or stopped this way: that fails too.
+ */
+int http_tls_reload(struct http_listener *, const struct listener_conf *,
+    char **cause);
+/*
+ * Re-read users_file (auth = basic; the cache of verified credentials
+ * starts empty), allow and allow_basic_over_http from conf. -1 with
+ * *cause and the old settings kept if the users file cannot be used.
+ */
+int http_access_reload(struct http_listener *, const struct listener_conf *,
+    char **cause);
 
 #endif

@@ -369,9 +369,13 @@ START_TEST(test_print_keys_documented)
 	ck_assert(strstr(text, "port, 0..65535") != NULL);
 	ck_assert(
 	    strstr(text, "  max_body = 4M\n      size, 1K..1G\n") != NULL);
-	ck_assert(strstr(text, "  auth = none\n      word: none or basic; "
-			       "not supported by this build yet (only none\n   "
-			       "   accepted)\n") != NULL);
+	ck_assert(strstr(text, "  auth = none\n      word: none or basic\n") !=
+	    NULL);
+	ck_assert(strstr(text, "  pid_file = (empty)\n      path; needs a "
+			       "restart; not supported by this build yet") !=
+	    NULL);
+	ck_assert(strstr(text, "  user = (empty)\n      string; needs a "
+			       "restart\n") != NULL);
 	ck_assert(strstr(text, "  where = (empty)\n") != NULL);
 	ck_assert(strstr(text, "  type = (required)\n") != NULL);
 	ck_assert(strstr(text, "  mode = 0640\n      file mode; sink type "
@@ -1316,17 +1320,12 @@ START_TEST(test_unimplemented)
 	ck_assert_ptr_null(cf->filters[0].where);
 	config_free(cf);
 
-	load_fail("[listener]\nauth = basic\nhttps_port = 5989\n"
-		  "certfile = /etc/c.pem\nallow = 10.0.0.0/8\n"
-		  "allow_basic_over_http = yes\nauth = none\n",
-	    "main.conf:2: key 'auth' is not supported by this build yet\n"
-	    "main.conf:3: key 'https_port' is not supported by this build "
-	    "yet\n"
-	    "main.conf:4: key 'certfile' is not supported by this build yet\n"
-	    "main.conf:5: key 'allow' is not supported by this build yet\n"
-	    "main.conf:6: key 'allow_basic_over_http' is not supported by "
-	    "this build yet\n"
-	    "main.conf:7: duplicate key 'auth' (first set at line 2)\n");
+	load_fail("[daemon]\npid_file = /run/c.pid\nreject_dir = /x\n"
+		  "pid_file =\nreject_keep = 0\n",
+	    "main.conf:2: key 'pid_file' is not supported by this build yet\n"
+	    "main.conf:4: duplicate key 'pid_file' (first set at line 2)\n"
+	    "main.conf:5:15: value 0 for key 'reject_keep' out of range "
+	    "(1..100000)\n");
 	/* The spool keys are implemented: any valid value is taken. */
 	cf = load_ok("[daemon]\nspool_dir = /var/lib/cimlisten\n"
 		     "spool_max_size = 1G\nspool_max_age = 7d\n"
@@ -1334,12 +1333,13 @@ START_TEST(test_unimplemented)
 	ck_assert_int_eq(cf->daemon.fsync, 2);
 	config_free(cf);
 	load_fail("[daemon]\nspool_max_size = 1M\nfsync = sometimes\n"
-		  "user = cimlisten\n",
+		  "pid_file = /run/c.pid\n",
 	    "main.conf:2:18: value 1M for key 'spool_max_size' out of range "
 	    "(16M..1024G)\n"
 	    "main.conf:3:9: invalid value 'sometimes' for key 'fsync' "
 	    "(expected none, batch or always)\n"
-	    "main.conf:4: key 'user' is not supported by this build yet\n");
+	    "main.conf:4: key 'pid_file' is not supported by this build "
+	    "yet\n");
 	/* Socket sinks are implemented. */
 	cf = load_ok("[sink s]\ntype = socket\npath = /s\nbuffer = 10\n"
 		     "max_subscribers = 3\nmode = 0660\n[filter f]\nsinks = s\n");

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "tlsutil.h"
 
 #include "buf.h"
 #include "xmalloc.h"
@@ -173,14 +174,15 @@ port_refuses(unsigned port)
  * Socket activation: the sockets come as fds 3 and 4 with LISTEN_FDS,
  * LISTEN_PID and LISTEN_FDNAMES=http:https; indications are served on the
  * "http" one (not on the configured http_port), the "https" one is
- * closed with a warning.
+ * closed with a warning since no certfile is set (check_tls serves one).
  */
-START_TEST(test_socket_activation)
+static void
+socket_activation(bool https)
 {
 	struct tu_response *resp;
 	struct buf all = BUF_INIT;
 	char *dir = tu_tmpdir(), *path, *conf, *text, *logp, *out, *m, *body;
-	char *log;
+	char *log, *pki = NULL, *tlskeys = NULL;
 	const char *prog = getenv("CIMLISTEND");
 	unsigned port, port2, cport = tu_free_port();
 	size_t len;
@@ -196,10 +198,15 @@ START_TEST(test_socket_activation)
 	xasprintf(&conf, "%s/c.conf", dir);
 	xasprintf(&out, "%s/out.jsonl", dir);
 	xasprintf(&logp, "%s/stderr.log", dir);
-	xasprintf(&text, "[listener]\nhttp_port = %u\nbind = 127.0.0.1\n"
+	if (https) {
+		pki = tls_pki_dir();
+		xasprintf(&tlskeys, "https_port = %u\ncertfile = %s/srv.crt\n"
+		    "keyfile = %s/srv.key\n", tu_free_port(), pki, pki);
+	}
+	xasprintf(&text, "[listener]\nhttp_port = %u\nbind = 127.0.0.1\n%s"
 	    "[daemon]\nspool_dir = %s/spool\ncontrol_socket = %s/ctl.sock\n"
 	    "[sink out]\ntype = file\npath = %s\n[filter all]\nsinks = out\n",
-	    cport, dir, dir, out);
+	    cport, https ? tlskeys : "", dir, dir, out);
 	tu_write_file(conf, text, strlen(text));
 
 	fflush(NULL);
@@ -242,13 +249,22 @@ START_TEST(test_socket_activation)
 	ck_assert_int_eq(resp->status, 200);
 	tu_response_free(resp);
 	ck_assert(tu_wait_lines(out, 1, 10000));
-	/* The configured port was not bound, the https one is closed. */
+	/* The configured port was not bound, the https one served or closed. */
 	ck_assert(port_refuses(cport));
-	ck_assert(port_refuses(port2));
 	log = tu_read_file(logp, NULL);
-	ck_assert_msg(strstr(log, "passed socket 4 named 'https': not used by "
-	    "this build (HTTPS is not supported by this build yet), closed") !=
-	    NULL, "%s", log);
+	if (https) {
+		struct tls_req q = {.https = true};
+
+		ck_assert_int_eq(tls_post(port2, &q, NULL), 200);
+		ck_assert(tu_wait_lines(out, 2, 10000));
+		ck_assert_msg(strstr(log, "listening on 127.0.0.1:") != NULL &&
+		    strstr(log, "for HTTPS") != NULL, "%s", log);
+	} else {
+		ck_assert(port_refuses(port2));
+		ck_assert_msg(strstr(log, "passed socket 4 named 'https': not "
+		    "used (https_port or certfile not set), closed") != NULL,
+		    "%s", log);
+	}
 	ck_assert_msg(strstr(log, "passed by the service manager") != NULL,
 	    "%s", log);
 	free(log);
@@ -269,6 +285,22 @@ START_TEST(test_socket_activation)
 	free(path);
 	tu_rmtree(dir);
 	free(dir);
+	if (pki != NULL)
+		tu_rmtree(pki);
+	free(pki);
+	free(tlskeys);
+}
+
+START_TEST(test_socket_activation)
+{
+	socket_activation(false);
+}
+END_TEST
+
+/* The same with certfile set: the "https" socket serves HTTPS. */
+START_TEST(test_socket_activation_https)
+{
+	socket_activation(true);
 }
 END_TEST
 
@@ -392,6 +424,7 @@ suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_ready_status_stopping);
 	tcase_add_test(tc, test_socket_activation);
+	tcase_add_test(tc, test_socket_activation_https);
 	tcase_add_test(tc, test_watchdog);
 	suite_add_tcase(s, tc);
 	return s;
