@@ -390,8 +390,16 @@ control(const struct tu_daemon *d, const char *op)
 	sun.sun_family = AF_UNIX;
 	strcpy(sun.sun_path, p);
 	free(p);
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof sun), 0);
+	/* The control socket comes up just after the HTTP port: wait. */
+	for (long deadline = now_ms() + 10000;;) {
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0)
+			break;
+		close(fd);
+		ck_assert_msg(now_ms() < deadline, "control socket: %s",
+		    strerror(errno));
+		usleep(10000);
+	}
 	snprintf(req, sizeof req, "{\"op\":\"%s\"}\n", op);
 	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
 	while (len < sizeof buf - 1 && memchr(buf, '\n', len) == NULL &&
@@ -404,6 +412,30 @@ control(const struct tu_daemon *d, const char *op)
 	res = json_object_get(tu_jget(o, "result"));
 	json_object_put(o);
 	return res;
+}
+
+/* Wait until sink `name` has passed everything in the spool (bounded). */
+static void
+wait_caught_up(const struct tu_daemon *d, const char *name)
+{
+	long deadline = now_ms() + 60000;
+	json_object *a, *o;
+	size_t i;
+	bool done = false;
+
+	while (!done) {
+		a = control(d, "sinks");
+		for (i = 0; i < json_object_array_length(a); i++) {
+			o = json_object_array_get_idx(a, i);
+			if (strcmp(json_object_get_string(tu_jget(o, "name")),
+			    name) == 0 && mu64(o, "lag") == 0)
+				done = true;
+		}
+		json_object_put(a);
+		ck_assert_msg(done || now_ms() < deadline, "sink %s lags", name);
+		if (!done)
+			usleep(20000);
+	}
 }
 
 /* Wait until `subscribers` lists n subscribers (bounded). */
@@ -744,6 +776,7 @@ START_TEST(test_tail_named_restarts)
 	(void)wait_child(s, 60000); /* it saw the daemon go */
 	tu_daemon_restart(d);
 	send_wait(d, 500, 2, 3);
+	wait_caught_up(d, "f");
 
 	want = file_seqs(d, 0, &nwant);
 	/* The file sink may hold re-deliveries after the kill: unique seqs. */
@@ -761,8 +794,7 @@ START_TEST(test_tail_named_restarts)
 	ck_assert_int_eq(wait_child(t, 10000), 0);
 
 	lines = tu_read_lines(out, &n);
-	ck_assert_uint_eq(n, nwant);
-	seen = calloc(n, sizeof *seen);
+	seen = calloc(n + 1, sizeof *seen);
 	for (i = 0; i < n; i++) {
 		o = tu_json(lines[i]);
 		seq = mu64(o, "seq");
@@ -770,7 +802,12 @@ START_TEST(test_tail_named_restarts)
 		    "tail prints the record, not the message");
 		json_object_put(o);
 		seen[i] = seq;
+		ck_assert_msg(i == 0 || seq > seen[i - 1], "tail output line %zu: "
+		    "seq %llu after %llu (%zu lines, %zu wanted)", i,
+		    (unsigned long long)seq, (unsigned long long)seen[i - 1], n,
+		    nwant);
 	}
+	ck_assert_uint_eq(n, nwant);
 	assert_same_seqs(seen, want, n, "tail output");
 	free(seen);
 	tu_free_lines(lines);
