@@ -77,6 +77,10 @@ static const struct ctl_cmd commands[] = {
 	  "senders seen, with their DSP1054 sequence tracks", true },
 	{ "reopen", cmd_daemon, "[--socket PATH]",
 	  "reopen sink outputs (log rotation)", true },
+	{ "reload", cmd_daemon, "[--socket PATH]",
+	  "reload the configuration; errors, old one kept", true },
+	{ "redeliver", cmd_daemon, "SINK --from SEQ [--to SEQ]",
+	  "send a range of records to a sink again", true },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

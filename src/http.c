@@ -49,6 +49,8 @@ struct http_daemon {
 	struct MHD_Daemon *mhd;
 	int fd;	       /* listening socket; -1 once closed */
 	bool quiesced; /* MHD gave the socket back to us */
+	bool handed_over; /* a newer listener (reload) serves it too */
+	char bind[INET6_ADDRSTRLEN + 2]; /* the bind address asked for */
 	unsigned port;
 	char name[INET6_ADDRSTRLEN + 16]; /* "[::]:5988" */
 };
@@ -635,9 +637,61 @@ start_daemon(struct http_daemon *hd, const struct listener_conf *conf,
 	return 0;
 }
 
+/*
+ * A duplicate of the socket `old` listens on for bind address addr and
+ * port (marked as handed over, so that quiescing `old` leaves it open),
+ * or -1 if it has none.
+ */
+static int
+take_socket(struct http_listener *old, const char *addr, unsigned port)
+{
+	struct http_daemon *hd;
+	size_t i;
+	int fd;
+
+	if (old == NULL || port == 0)
+		return -1;
+	for (i = 0; i < old->ndaemons; i++) {
+		hd = &old->daemons[i];
+		if (hd->fd == -1 || hd->quiesced || hd->port != port ||
+		    strcmp(hd->bind, addr) != 0)
+			continue;
+		if ((fd = fcntl(hd->fd, F_DUPFD_CLOEXEC, 0)) == -1)
+			return -1;
+		hd->handed_over = true;
+		return fd;
+	}
+	return -1;
+}
+
+static struct http_listener *
+listener_start(const struct listener_conf *conf, struct dispatch *dispatch,
+    const int *fds, size_t nfds, struct http_listener *old, char **cause);
+
 struct http_listener *
 http_start(const struct listener_conf *conf, struct dispatch *dispatch,
     const int *fds, size_t nfds, char **cause)
+{
+	return listener_start(conf, dispatch, fds, nfds, NULL, cause);
+}
+
+struct http_listener *
+http_restart(struct http_listener *old, const struct listener_conf *conf,
+    struct dispatch *dispatch, char **cause)
+{
+	struct http_listener *hl;
+	size_t i;
+
+	hl = listener_start(conf, dispatch, NULL, 0, old, cause);
+	if (hl == NULL && old != NULL)
+		for (i = 0; i < old->ndaemons; i++)
+			old->daemons[i].handed_over = false;
+	return hl;
+}
+
+static struct http_listener *
+listener_start(const struct listener_conf *conf, struct dispatch *dispatch,
+    const int *fds, size_t nfds, struct http_listener *old, char **cause)
 {
 	static const char *const default_bind[] = {"::", NULL};
 	const char *const *bind;
@@ -705,10 +759,20 @@ http_start(const struct listener_conf *conf, struct dispatch *dispatch,
 	/* With port 0, every address shares the port the first one got. */
 	port = conf->http_port;
 	for (i = 0; i < nbind; i++) {
+		int fd;
+
 		hd = &hl->daemons[i];
 		hd->hl = hl;
 		hd->fd = -1;
-		if (open_socket(hd, bind[i], port, !any_v4, cause) != 0)
+		snprintf(hd->bind, sizeof hd->bind, "%s", bind[i]);
+		if ((fd = take_socket(old, bind[i], port)) != -1) {
+			/* Reload: the old listener's socket, still listening. */
+			snprintf(hd->name, sizeof hd->name, "%s", bind[i]);
+			if (adopt_socket(hd, fd, cause) != 0) {
+				close(fd);
+				goto fail;
+			}
+		} else if (open_socket(hd, bind[i], port, !any_v4, cause) != 0)
 			goto fail;
 		hl->ndaemons++;
 		port = hd->port;
@@ -749,9 +813,11 @@ http_quiesce(struct http_listener *hl)
 		 * MHD threads may still look at the socket until
 		 * MHD_stop_daemon, so it is closed only then; shutting it
 		 * down now makes new connections fail at once instead of
-		 * waiting in the backlog.
+		 * waiting in the backlog, unless a newer listener took it
+		 * over (reload).
 		 */
-		shutdown(hd->fd, SHUT_RDWR);
+		if (!hd->handed_over)
+			shutdown(hd->fd, SHUT_RDWR);
 		log_info(
 		    "listener %s: no longer accepting connections", hd->name);
 	}

@@ -31,6 +31,16 @@ struct http_stats {
  */
 struct http_listener *http_start(const struct listener_conf *conf,
     struct dispatch *, const int *fds, size_t nfds, char **cause);
+/*
+ * Reload: start a listener for `conf` beside `old` (which keeps serving).
+ * Sockets of `old` whose bind address and port stay are shared, not bound
+ * again, so that quiescing and stopping `old` afterwards refuses no
+ * connection on them; the others are bound anew. NULL with *cause if one
+ * cannot be bound (the port is in use, or below 1024 without the
+ * privilege); `old` is unchanged then.
+ */
+struct http_listener *http_restart(struct http_listener *old,
+    const struct listener_conf *conf, struct dispatch *, char **cause);
 /* Stop accepting new connections; requests in progress go on. */
 void http_quiesce(struct http_listener *);
 /* Wait until no request is in progress; false if timeout_ms passed first. */
