@@ -573,11 +573,12 @@ reload(struct state *st, struct reload_report *rep)
 	struct http_listener *http = NULL, *oldhttp;
 	struct timespec now;
 	bool *fresh = NULL, listener_changed = false;
-	size_t i, n, ngone = 0, oldn;
+	size_t i, n, ngone = 0;
 	char *cause = NULL;
 	unsigned timeout;
 
 	pthread_mutex_lock(&st->reload_lock);
+	log_info("reloading %s", st->conf->file);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=Reloading %s",
 	    (unsigned long long)now.tv_sec * 1000000ULL +
@@ -654,7 +655,6 @@ reload(struct state *st, struct reload_report *rep)
 			    sink_name(st->sinks[i]));
 	}
 	oldconf = st->conf;
-	oldn = st->nsinks;
 	oldhttp = st->http;
 	pthread_rwlock_wrlock(&st->view_lock);
 	st->conf = next;
@@ -724,7 +724,6 @@ reload(struct state *st, struct reload_report *rep)
 	free(oldsinks);
 	router_free(oldrouter);
 	config_free(oldconf);
-	(void)oldn;
 	rep->ok = true;
 	rep->filters = next->nfilters;
 	rep->listener_changed = listener_changed;
@@ -827,7 +826,7 @@ signal_loop(struct state *st, const sigset_t *set)
 		case SIGHUP: {
 			struct reload_report rep;
 
-			log_info("received SIGHUP, reloading %s", st->conf->file);
+			log_info("received SIGHUP");
 			memset(&rep, 0, sizeof rep);
 			reload(st, &rep);
 			reload_report_clear(&rep);

@@ -513,8 +513,12 @@ sink_replay_begin(struct sink *s)
 	s->redeliver_req = false;
 	spool_reader_get_stats(s->reader, &rs);
 	resume = s->replaying ? s->replay_resume : rs.position;
-	if (s->rd_from >= resume)
+	if (s->rd_from >= resume) {
+		/* Not delivered yet anyway: nothing to send again. */
+		if (!s->replaying)
+			spool_reader_hold(s->reader, 0);
 		return;
+	}
 	s->replaying = true;
 	s->replay_resume = resume;
 	s->replay_end = s->rd_to < resume - 1 ? s->rd_to : resume - 1;
@@ -536,12 +540,18 @@ sink_replay_trim(struct sink *s, struct spool_record *recs, int n,
 	struct spool_reader_stats rs;
 	int k;
 
+	if (gap->reason != SPOOL_GAP_NONE)
+		log_warnx("sink %s: records %llu to %llu cannot be delivered "
+		    "again: %s meanwhile", s->conf.name,
+		    (unsigned long long)gap->from, (unsigned long long)gap->to,
+		    gap_reason(gap->reason));
 	gap->reason = SPOOL_GAP_NONE;
 	for (k = 0; k < n && recs[k].seq <= s->replay_end; k++)
 		;
 	spool_reader_get_stats(s->reader, &rs);
 	if (k < n || rs.position > s->replay_end) {
 		s->replaying = false;
+		spool_reader_hold(s->reader, 0);
 		spool_reader_seek(s->reader, s->replay_resume);
 		log_info("sink %s: records up to %llu delivered again",
 		    s->conf.name, (unsigned long long)s->replay_end);
@@ -677,6 +687,8 @@ sink_redeliver(struct sink *s, uint64_t from, uint64_t to, uint64_t *position,
 		s->rd_from = from;
 		s->rd_to = to;
 		*position = s->passed;
+		/* Retention keeps the range until the writer has read it. */
+		spool_reader_hold(s->reader, from);
 		spool_reader_interrupt(s->reader);
 		pthread_cond_broadcast(&s->wake);
 	}
@@ -721,6 +733,7 @@ sink_stop(struct sink *s, unsigned timeout_sec)
 
 	if (s->started) {
 		pthread_join(s->thread, NULL);
+		spool_reader_hold(s->reader, 0);
 		if (spool_reader_flush(s->reader) == -1)
 			log_warn("sink %s: cannot persist its cursor",
 			    s->conf.name);

@@ -9,7 +9,9 @@
  * the log, and the old config keeps routing. A port change moves the
  * listener; a taken port fails the reload and the old port serves on.
  * An unchanged sink keeps its open file; a changed one is restarted.
- * `cimlistenctl redeliver` sends a range to a file sink again.
+ * `cimlistenctl redeliver` sends a range to a file sink again. Unit
+ * tests beside them: redeliver on a spool that retention has trimmed, and
+ * the keys a reload refuses.
  *
  * Every wait is on a condition with a bounded timeout.
  */
@@ -22,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +35,12 @@
 #include <json-c/json.h>
 
 #include "testutil.h"
+
+#include "config.h"
+#include "control.h"
+#include "reload.h"
+#include "sink.h"
+#include "spool.h"
 
 /* Everything but the sinks and filters; %1$u the port, %2$s the dir. */
 #define BASE \
@@ -628,7 +637,7 @@ START_TEST(test_redeliver)
 	ck_assert(tu_daemon_log_has(d, "redeliver of records 2 to 3 to sink "
 	    "keep requested by uid"));
 
-	ck_assert_int_eq(ctl_run(d, unknown, &out, &err), 1);
+	ck_assert_msg(ctl_run(d, unknown, &out, &err) == 1, "%s", err);
 	ck_assert_msg(strstr(err, "unknown sink 'nope'") != NULL, "%s", err);
 	free(out);
 	free(err);
@@ -648,6 +657,195 @@ START_TEST(test_redeliver)
 }
 END_TEST
 
+/* Unit tests: the redeliver machinery and the keys a reload refuses. */
+
+/* A sink kind that remembers the seqs it was given. */
+static pthread_mutex_t mem_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t mem_seqs[4096];
+static size_t mem_n;
+
+static enum sink_result
+mem_deliver(struct sink *s, const struct sink_line *lines, size_t n,
+    size_t *done, char **cause)
+{
+	size_t i;
+
+	(void)s;
+	(void)cause;
+	pthread_mutex_lock(&mem_lock);
+	for (i = 0; i < n && mem_n < 4096; i++)
+		mem_seqs[mem_n++] = lines[i].seq;
+	pthread_mutex_unlock(&mem_lock);
+	*done = n;
+	return SINK_OK;
+}
+
+static const struct sink_ops mem_ops = { "mem", NULL, mem_deliver, NULL,
+	NULL };
+
+static size_t
+mem_count(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&mem_lock);
+	n = mem_n;
+	pthread_mutex_unlock(&mem_lock);
+	return n;
+}
+
+/* Wait (bounded) until the sink has been given n records in all. */
+static bool
+mem_wait(size_t n, unsigned timeout_ms)
+{
+	unsigned waited;
+
+	for (waited = 0; waited < timeout_ms; waited += 5) {
+		if (mem_count() >= n)
+			return true;
+		usleep(5000);
+	}
+	return mem_count() >= n;
+}
+
+static void
+append_routed(struct spool *sp, unsigned n)
+{
+	static const char *const routes[] = { "mem" };
+	struct spool_entry e;
+	uint64_t seq;
+	char *cause = NULL;
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		e.tail = ",\"time\":\"t\",\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxx\"}\n";
+		e.tail_len = strlen(e.tail);
+		e.routes = routes;
+		e.nroutes = 1;
+		ck_assert_msg(spool_append(sp, &e, 1, &seq, &cause) == 0, "%s",
+		    cause);
+	}
+}
+
+/*
+ * Through the control op: a range retention removed is refused with what
+ * was lost, one after the newest too; [from, to] is sent again, then the
+ * sink goes on with new records only.
+ */
+START_TEST(test_redeliver_unit)
+{
+	struct spool_params p;
+	struct spool_stats st;
+	struct control_state cs;
+	struct sink_conf sc;
+	struct sink *s;
+	json_object *o;
+	char *dir = tu_tmpdir(), *cause = NULL, *ans, req[160], want[160];
+	struct spool *sp;
+	size_t before, i, k;
+
+	memset(&p, 0, sizeof p);
+	p.dir = dir;
+	p.segment_size = 2048;
+	p.max_size = 8192;
+	ck_assert_msg((sp = spool_open(&p, &cause)) != NULL, "%s", cause);
+	memset(&sc, 0, sizeof sc);
+	sc.name = (char *)"mem";
+	sc.type = (char *)"mem";
+	ck_assert_ptr_nonnull(s = sink_new_with_ops(&sc, &mem_ops, &cause));
+	append_routed(sp, 300);
+	spool_get_stats(sp, &st);
+	ck_assert_uint_gt(st.oldest_seq, 1);
+	ck_assert_int_eq(sink_start(s, sp, &cause), 0);
+	ck_assert(sink_wait_idle(s, 20000));
+	ck_assert_uint_eq(mem_count(), st.newest_seq - st.oldest_seq + 1);
+
+	memset(&cs, 0, sizeof cs);
+	cs.spool = sp;
+	cs.sinks = &s;
+	cs.nsinks = 1;
+	snprintf(req, sizeof req, "{\"op\":\"redeliver\",\"sink\":\"mem\","
+	    "\"from\":1}");
+	ans = control_answer(&cs, req, strlen(req), 0, 1);
+	o = tu_json(ans);
+	snprintf(want, sizeof want, "redeliver: records 1 to %llu are no "
+	    "longer in the spool (removed by retention); the oldest retained "
+	    "is %llu", (unsigned long long)st.oldest_seq - 1,
+	    (unsigned long long)st.oldest_seq);
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(
+	    tu_jget(o, "errors"), 0)), want);
+	json_object_put(o);
+	free(ans);
+
+	/* Segments every cursor has passed go: what is left, sent again. */
+	spool_maintain(sp);
+	spool_get_stats(sp, &st);
+	snprintf(req, sizeof req, "{\"op\":\"redeliver\",\"sink\":\"mem\","
+	    "\"from\":%llu,\"to\":%llu}", (unsigned long long)st.oldest_seq,
+	    (unsigned long long)st.newest_seq);
+	k = st.newest_seq - st.oldest_seq + 1;
+	before = mem_count();
+	ans = control_answer(&cs, req, strlen(req), 0, 1);
+	o = tu_json(ans);
+	ck_assert_msg(json_object_get_boolean(tu_jget(o, "ok")), "%s", ans);
+	json_object_put(o);
+	free(ans);
+	ck_assert_msg(mem_wait(before + k, 20000), "%zu of %zu sent again",
+	    mem_count() - before, k);
+	append_routed(sp, 1);
+	ck_assert(mem_wait(before + k + 1, 20000));
+	ck_assert_uint_eq(mem_count(), before + k + 1);
+	for (i = 0; i < k; i++)
+		ck_assert_uint_eq(mem_seqs[before + i], st.oldest_seq + i);
+	ck_assert_uint_eq(mem_seqs[before + k], st.newest_seq + 1);
+
+	sink_stop(s, 5);
+	sink_free(s);
+	spool_close(sp);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/* Keys that need a restart are refused by name, with the main file. */
+START_TEST(test_fixed_keys)
+{
+	struct config_errors errs = { NULL, 0 };
+	struct config *a, *b;
+	char *dir = tu_tmpdir(), *fa, *fb, *text;
+	static const char fmt[] = "[daemon]\nspool_dir = %s/%s\nfsync = %s\n"
+	    "control_socket =\n[sink a]\ntype = file\npath = %s/a\n"
+	    "[filter f]\nsinks = a\n";
+
+	ck_assert_int_gt(asprintf(&fa, "%s/a.conf", dir), 0);
+	ck_assert_int_gt(asprintf(&fb, "%s/b.conf", dir), 0);
+	ck_assert_int_gt(asprintf(&text, fmt, dir, "s1", "none", dir), 0);
+	tu_write_file(fa, text, strlen(text));
+	free(text);
+	ck_assert_int_gt(asprintf(&text, fmt, dir, "s2", "always", dir), 0);
+	tu_write_file(fb, text, strlen(text));
+	free(text);
+	ck_assert_ptr_nonnull(a = config_load(fa, &errs));
+	ck_assert_ptr_nonnull(b = config_load(fb, &errs));
+	ck_assert_uint_eq(reload_check_fixed(a, a, &errs), 0);
+	ck_assert_uint_eq(reload_check_fixed(a, b, &errs), 2);
+	ck_assert_msg(strncmp(errs.msgs[0], fb, strlen(fb)) == 0 &&
+	    strstr(errs.msgs[0], ": spool_dir cannot change on reload") !=
+	    NULL, "%s", errs.msgs[0]);
+	ck_assert_msg(strstr(errs.msgs[1], "fsync cannot change on reload "
+	    "(from \"none\" to \"always\")") != NULL, "%s", errs.msgs[1]);
+	ck_assert(reload_sink_equal(&a->sinks[0], &b->sinks[0]));
+	ck_assert(reload_listener_equal(&a->listener, &b->listener));
+	config_errors_clear(&errs);
+	config_free(a);
+	config_free(b);
+	free(fa);
+	free(fb);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -660,6 +858,11 @@ suite(void)
 	tcase_add_test(tc, test_reload_port);
 	tcase_add_test(tc, test_reload_unchanged_sink);
 	tcase_add_test(tc, test_redeliver);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("unit");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_redeliver_unit);
+	tcase_add_test(tc, test_fixed_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }
