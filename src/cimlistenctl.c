@@ -32,6 +32,7 @@
 #include "config.h"
 #include "ctl_daemon.h"
 #include "ctl_send.h"
+#include "ctl_tail.h"
 #include "filter.h"
 #include "log.h"
 #include "record.h"
@@ -59,6 +60,7 @@ static int cmd_test_filter(struct ctl *, const struct ctl_cmd *, int,
     char **);
 static int cmd_send(struct ctl *, const struct ctl_cmd *, int, char **);
 static int cmd_daemon(struct ctl *, const struct ctl_cmd *, int, char **);
+static int cmd_tail(struct ctl *, const struct ctl_cmd *, int, char **);
 
 static const struct ctl_cmd commands[] = {
 	{ "check-config", cmd_check_config, "[FILE]",
@@ -75,12 +77,16 @@ static const struct ctl_cmd commands[] = {
 	  "sinks with their delivery figures", true },
 	{ "sources", cmd_daemon, "[--socket PATH]",
 	  "senders seen, with their DSP1054 sequence tracks", true },
+	{ "subscribers", cmd_daemon, "[--socket PATH]",
+	  "subscribers of socket sinks", true },
 	{ "reopen", cmd_daemon, "[--socket PATH]",
 	  "reopen sink outputs (log rotation)", true },
 	{ "reload", cmd_daemon, "[--socket PATH]",
 	  "reload the configuration; errors, old one kept", true },
 	{ "redeliver", cmd_daemon, "SINK --from SEQ [--to SEQ]",
 	  "send a range of records to a sink again", true },
+	{ "tail", cmd_tail, "[OPTIONS]",
+	  "print the indication stream of a socket sink", true },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -386,6 +392,13 @@ static int
 cmd_daemon(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char **argv)
 {
 	return ctl_daemon(cmd->name, argc, argv, ctl->json);
+}
+
+static int
+cmd_tail(struct ctl *ctl, const struct ctl_cmd *cmd, int argc, char **argv)
+{
+	(void)cmd;
+	return ctl_tail(argc, argv, ctl->json);
 }
 
 int

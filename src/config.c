@@ -92,7 +92,7 @@ enum key_type {
 #define ST_SOCKET 0x08
 #define ST_EXEC 0x10
 #define ST_ALL 0x1f
-#define ST_SUPPORTED (ST_FILE | ST_SYSLOG | ST_JOURNAL | ST_EXEC)
+#define ST_SUPPORTED (ST_FILE | ST_SYSLOG | ST_JOURNAL | ST_SOCKET | ST_EXEC)
 
 #define KF_IMPLEMENTED 0x01 /* this build uses the key */
 #define KF_RELOADABLE 0x02  /* a reload applies it without a restart */
@@ -299,8 +299,8 @@ static const struct key keys[] = {
 	  .supported = ST_SUPPORTED,
 	  .wordlabel = "sink type", .field = SF(type),
 	  .flags = IMPL | KF_ENUM_STRING | KF_REQUIRED,
-	  .help = "Kind of sink: file, syslog, journal or exec (socket "
-	    "arrives in a later build)." },
+	  .help = "Kind of sink: file, syslog, journal, socket (local "
+	    "subscribers) or exec." },
 	{ .section = SEC_SINK, .sinktypes = ST_FILE | ST_SOCKET, .name = "path",
 	  .type = KT_PATH, .field = SF(path), .flags = IMPL | KF_REQUIRED,
 	  .help = "File written (file) or socket created (socket)." },
@@ -360,13 +360,14 @@ static const struct key keys[] = {
 	    "dropped). 0 is unlimited." },
 	{ .section = SEC_SINK, .sinktypes = ST_SOCKET, .name = "buffer",
 	  .type = KT_UINT, .min = 1, .max = 1000000, .def = "10000",
-	  .field = SF(buffer), .flags = LATER,
+	  .field = SF(buffer), .flags = IMPL,
 	  .help = "Records queued per subscriber before it is told of a "
 	    "gap." },
 	{ .section = SEC_SINK, .sinktypes = ST_SOCKET,
 	  .name = "max_subscribers", .type = KT_UINT, .min = 1, .max = 4096,
-	  .def = "64", .field = SF(max_subscribers), .flags = LATER,
-	  .help = "Concurrent subscribers." },
+	  .def = "64", .field = SF(max_subscribers), .flags = IMPL,
+	  .help = "Concurrent subscribers; more are refused with an "
+	    "error line." },
 	{ .section = SEC_SINK, .sinktypes = ST_EXEC, .name = "command",
 	  .type = KT_STRING, .field = SF(command),
 	  .flags = IMPL | KF_REQUIRED,

@@ -23,7 +23,6 @@
 #include <sys/un.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <json-c/json.h>
 #include <limits.h>
 #include <poll.h>
@@ -43,7 +42,9 @@
 #include "reload.h"
 #include "seqtrack.h"
 #include "sink.h"
+#include "sink_socket.h"
 #include "spool.h"
+#include "usock.h"
 #include "xmalloc.h"
 
 #define CONTROL_MAX_CLIENTS 16
@@ -142,8 +143,11 @@ sink_json(struct sink *s, uint64_t next_seq, bool full)
 	sink_get_stats(s, &ss);
 	jset(o, "name", jstr(sink_name(s)));
 	jset(o, "type", jstr(c->type));
-	if (full)
+	if (full) {
 		jset(o, "format", jstr(format_name(c->format)));
+		if (c->path != NULL)
+			jset(o, "path", jstr(c->path));
+	}
 	jset_u64(o, "delivered", ss.delivered);
 	jset_u64(o, "failures", ss.failures);
 	if (full) {
@@ -223,6 +227,51 @@ op_status(const struct control_state *st)
 	return o;
 }
 
+static const char *format_name(enum sink_format f);
+static json_object *jtime(time_t t);
+
+/* Every subscriber of every socket sink. */
+static json_object *
+op_subscribers(const struct control_state *st)
+{
+	struct sink_subscriber *subs;
+	json_object *a = json_object_new_array(), *o;
+	size_t i, j, n;
+
+	for (i = 0; i < st->nsinks; i++) {
+		n = sink_socket_subscribers(st->sinks[i], &subs);
+		for (j = 0; j < n; j++) {
+			o = json_object_new_object();
+			jset(o, "sink", jstr(sink_name(st->sinks[i])));
+			jset_u64(o, "id", subs[j].id);
+			jset(o, "name", subs[j].name != NULL ?
+			    jstr(subs[j].name) : NULL);
+			jset(o, "pid", json_object_new_int64(subs[j].peer.pid));
+			jset(o, "uid", json_object_new_int64(
+			    subs[j].peer.uid == (uid_t)-1 ? -1 :
+			    (int64_t)subs[j].peer.uid));
+			jset(o, "gid", json_object_new_int64(
+			    subs[j].peer.gid == (gid_t)-1 ? -1 :
+			    (int64_t)subs[j].peer.gid));
+			jset(o, "connected", jtime(subs[j].connected));
+			jset(o, "where", subs[j].where != NULL ?
+			    jstr(subs[j].where) : NULL);
+			jset(o, "format", jstr(format_name(subs[j].format)));
+			jset(o, "state", jstr(subs[j].state));
+			jset_u64(o, "position", subs[j].position);
+			jset_u64(o, "acked", subs[j].acked);
+			jset_u64(o, "sent", subs[j].sent);
+			jset_u64(o, "last_seq", subs[j].last_sent);
+			jset_u64(o, "queued", subs[j].queued);
+			jset_u64(o, "gaps", subs[j].gaps);
+			jset_u64(o, "lost", subs[j].lost);
+			json_object_array_add(a, o);
+		}
+		sink_socket_subscribers_free(subs, n);
+	}
+	return a;
+}
+
 static json_object *
 op_stats(const struct control_state *st)
 {
@@ -260,6 +309,7 @@ op_stats(const struct control_state *st)
 	jset_u64(s, "segments_forced", sp.segments_forced);
 	jset(o, "spool", s);
 	jset(o, "sinks", sinks_json(st, true));
+	jset(o, "subscribers", op_subscribers(st));
 	return o;
 }
 
@@ -473,14 +523,10 @@ char *
 control_answer(const struct control_state *st, const char *line,
     size_t len, unsigned uid, int pid)
 {
-	static const char *const later[] = {
-		"subscribers",
-	};
 	json_tokener *tok;
 	json_object *req, *opv;
 	const char *op;
 	char *answer;
-	size_t i;
 
 	tok = json_tokener_new();
 	req = json_tokener_parse_ex(tok, line, (int)len);
@@ -522,15 +568,10 @@ control_answer(const struct control_state *st, const char *line,
 		answer = op_redeliver(st, req, uid, pid);
 	else if (strcmp(op, "reload") == 0)
 		answer = answer_error("%s", "reload is not offered here");
-	else {
-		answer = NULL;
-		for (i = 0; i < sizeof later / sizeof later[0]; i++)
-			if (strcmp(op, later[i]) == 0)
-				answer = answer_error("op '%s' is not supported "
-				    "by this build yet", op);
-		if (answer == NULL)
-			answer = answer_error("unknown op '%.64s'", op);
-	}
+	else if (strcmp(op, "subscribers") == 0)
+		answer = answer_ok(op_subscribers(st));
+	else
+		answer = answer_error("unknown op '%.64s'", op);
 	if (st->lock != NULL)
 		pthread_rwlock_unlock(st->lock);
 	json_object_put(req);
@@ -684,112 +725,23 @@ control_main(void *arg)
 	}
 }
 
-/*
- * Bind the socket at path: its directory made if missing, a stale socket
- * replaced, one a daemon answers on refused.
- */
-static int
-control_bind(const char *path, char **cause)
-{
-	struct sockaddr_un sun;
-	char *dir, *slash;
-	int fd;
-
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof sun.sun_path) {
-		xasprintf(cause, "control socket path too long: %s", path);
-		return -1;
-	}
-	strcpy(sun.sun_path, path);
-	/* mkdir -p of the directory. */
-	dir = xstrdup(path);
-	for (slash = strchr(dir + 1, '/'); slash != NULL;
-	    slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
-			xasprintf(cause, "mkdir %s: %s", dir, strerror(errno));
-			free(dir);
-			return -1;
-		}
-		*slash = '/';
-	}
-	free(dir);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		xasprintf(cause, "socket: %s", strerror(errno));
-		return -1;
-	}
-	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0) {
-		xasprintf(cause, "control socket %s is in use by a running "
-		    "daemon", path);
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	if (unlink(path) == -1 && errno != ENOENT) {
-		xasprintf(cause, "unlink %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
-	    bind(fd, (struct sockaddr *)&sun, sizeof sun) == -1 ||
-	    listen(fd, 16) == -1) {
-		xasprintf(cause, "control socket %s: %s", path,
-		    strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* Mode 0660 and the control group. */
-static int
-control_perms(const char *path, const char *group, char **cause)
-{
-	struct group *gr;
-	char *end;
-	gid_t gid;
-
-	if (group != NULL && *group != '\0') {
-		if ((gr = getgrnam(group)) != NULL)
-			gid = gr->gr_gid;
-		else {
-			errno = 0;
-			gid = (gid_t)strtoul(group, &end, 10);
-			if (*end != '\0' || errno != 0) {
-				xasprintf(cause, "control_group: no group "
-				    "'%s'", group);
-				return -1;
-			}
-		}
-		if (chown(path, (uid_t)-1, gid) == -1) {
-			xasprintf(cause, "chown %s: %s", path, strerror(errno));
-			return -1;
-		}
-	}
-	if (chmod(path, 0660) == -1) {
-		xasprintf(cause, "chmod %s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 struct control *
 control_start(const struct control_state *st, char **cause)
 {
-	const char *path = st->conf->daemon.control_socket;
+	const char *path = st->conf->daemon.control_socket, *group;
 	struct control *ctl;
+	gid_t gid = (gid_t)-1;
 	size_t i;
 	int fd;
 
-	if ((fd = control_bind(path, cause)) == -1)
-		return NULL;
-	if (control_perms(path, st->conf->daemon.control_group, cause) ==
-	    -1) {
-		close(fd);
-		unlink(path);
+	group = st->conf->daemon.control_group;
+	if (group != NULL && *group != '\0' && usock_group(group, &gid) == -1) {
+		xasprintf(cause, "control_group: no group '%s'", group);
 		return NULL;
 	}
+	if ((fd = usock_listen(path, "control socket", 0660, gid, cause)) ==
+	    -1)
+		return NULL;
 	ctl = xcalloc(1, sizeof *ctl);
 	ctl->st = st;
 	ctl->path = xstrdup(path);

@@ -1,7 +1,7 @@
 /*
  * ctl_daemon.c: the cimlistenctl commands answered by a running daemon
- * over its control socket (status, stats, sinks, sources, reopen, reload,
- * redeliver): one JSON
+ * over its control socket (status, stats, sinks, sources, subscribers,
+ * reopen, reload, redeliver): one JSON
  * request line, one JSON answer line, shown as text for people or as the
  * answer's result with --json.
  *
@@ -28,17 +28,9 @@
 #include "ctl_daemon.h"
 #include "xmalloc.h"
 
-#define CTL_EXIT_ERRORS 1
-#define CTL_EXIT_USAGE 2
-#define CTL_EXIT_UNREACHABLE 4
 #define CTL_TIMEOUT_MS 10000
 /* A reload drains changed sinks for up to shutdown_timeout (10m at most). */
 #define CTL_RELOAD_TIMEOUT_MS 660000
-
-#ifndef RUNSTATEDIR
-#define RUNSTATEDIR "/run"
-#endif
-#define CTL_DEFAULT_SOCKET RUNSTATEDIR "/cimlisten/control.sock"
 
 /* Send the request line and read the answer line; NULL with *err. */
 static char *
@@ -108,6 +100,17 @@ fail:
 	return NULL;
 }
 
+char *
+ctl_daemon_request(const char *path, const char *op, char **err)
+{
+	char *req, *line;
+
+	xasprintf(&req, "{\"op\":\"%s\"}\n", op);
+	line = ctl_request(path, req, CTL_TIMEOUT_MS, err);
+	free(req);
+	return line;
+}
+
 static uint64_t
 ju(json_object *o, const char *key)
 {
@@ -170,6 +173,31 @@ print_sinks(json_object *a)
 		    (unsigned long long)ju(s, "lost"),
 		    (unsigned long long)ju(s, "last_seq"),
 		    (unsigned long long)ju(s, "lag"));
+	}
+}
+
+static void
+print_subscribers(json_object *a)
+{
+	json_object *s;
+	size_t i;
+
+	printf("%-12s %4s %-14s %7s %-8s %10s %10s %8s %6s %8s  %s\n", "SINK",
+	    "ID", "NAME", "PID", "STATE", "SENT", "POSITION", "QUEUED",
+	    "GAPS", "LOST", "WHERE");
+	for (i = 0; a != NULL && i < json_object_array_length(a); i++) {
+		s = json_object_array_get_idx(a, i);
+		printf("%-12s %4llu %-14s %7lld %-8s %10llu %10llu %8llu %6llu "
+		    "%8llu  %s\n", js(s, "sink"),
+		    (unsigned long long)ju(s, "id"),
+		    js(s, "name"),
+		    (long long)json_object_get_int64(jo(s, "pid")),
+		    js(s, "state"), (unsigned long long)ju(s, "sent"),
+		    (unsigned long long)ju(s, "position"),
+		    (unsigned long long)ju(s, "queued"),
+		    (unsigned long long)ju(s, "gaps"),
+		    (unsigned long long)ju(s, "lost"),
+		    jo(s, "where") != NULL ? js(s, "where") : "*");
 	}
 }
 
@@ -246,14 +274,19 @@ static void
 print_stats(json_object *r)
 {
 	json_object_object_foreach(r, group, g) {
-		if (strcmp(group, "sinks") == 0)
-			continue;
+		if (!json_object_is_type(g, json_type_object))
+			continue; /* sinks, subscribers: tables below */
 		json_object_object_foreach(g, key, v)
 			printf("%s.%s %s\n", group, key,
 			    json_object_get_string(v));
 	}
 	printf("\n");
 	print_sinks(jo(r, "sinks"));
+	if (jo(r, "subscribers") != NULL &&
+	    json_object_array_length(jo(r, "subscribers")) > 0) {
+		printf("\n");
+		print_subscribers(jo(r, "subscribers"));
+	}
 }
 
 /* "a, b" out of a JSON array of strings ("-" when empty). */
@@ -436,6 +469,8 @@ ctl_daemon(const char *op, int argc, char **argv, bool json)
 			print_sinks(res);
 		else if (strcmp(op, "sources") == 0)
 			print_sources(res);
+		else if (strcmp(op, "subscribers") == 0)
+			print_subscribers(res);
 		else if (strcmp(op, "reopen") == 0)
 			printf("reopened %llu sinks\n",
 			    (unsigned long long)ju(res, "reopened"));

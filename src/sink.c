@@ -85,6 +85,7 @@ static const struct sink_ops *const sink_kinds[] = {
 	&sink_syslog_ops,
 	&sink_journal_ops,
 	&sink_exec_ops,
+	&sink_socket_ops,
 };
 
 const struct sink_ops *
@@ -643,7 +644,6 @@ sink_start_at(struct sink *s, struct spool *sp, enum spool_start start,
     char **cause)
 {
 	struct spool_reader_stats rs;
-	sigset_t all, old;
 	int error;
 
 	s->reader = spool_reader_open(sp, s->conf.name, start, cause);
@@ -652,18 +652,13 @@ sink_start_at(struct sink *s, struct spool *sp, enum spool_start start,
 	s->spool = sp;
 	spool_reader_get_stats(s->reader, &rs);
 	s->passed = rs.position;
+	if (s->ops->start != NULL && s->ops->start(s, cause) != 0) {
+		spool_reader_close(s->reader);
+		s->reader = NULL;
+		return -1;
+	}
 
-	/* The writer takes no asynchronous signals: the daemon waits for them
-	 * in its own thread. */
-	sigfillset(&all);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGBUS);
-	sigdelset(&all, SIGFPE);
-	sigdelset(&all, SIGILL);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	error = pthread_create(&s->thread, NULL, sink_writer, s);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (error != 0)
+	if ((error = sink_thread_create(&s->thread, sink_writer, s)) != 0)
 		fatalx("sink %s: pthread_create: %s", s->conf.name,
 		    strerror(error));
 	pthread_mutex_lock(&s->lock);
@@ -694,6 +689,29 @@ sink_redeliver(struct sink *s, uint64_t from, uint64_t to, uint64_t *position,
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
+}
+
+int
+sink_thread_create(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	int error;
+
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	error = pthread_create(t, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return error;
+}
+
+struct spool *
+sink_spool(const struct sink *s)
+{
+	return s->spool;
 }
 
 /* Set (or bring forward) the drain deadline and wake the writer. */

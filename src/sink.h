@@ -11,6 +11,7 @@
 #ifndef CL_SINK_H
 #define CL_SINK_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -42,6 +43,11 @@ struct sink_ops {
 	const char *type;
 	/* Prepare (open files, ...). Called once before the writer starts. */
 	int (*open)(struct sink *, char **cause);
+	/*
+	 * Optional: called by sink_start once the spool is open (sink_spool),
+	 * before the writer starts; -1 with *cause fails the start.
+	 */
+	int (*start)(struct sink *, char **cause);
 	/*
 	 * Deliver lines[0..n). On return *done says how many were delivered
 	 * (all of them for SINK_OK); *cause (malloc'd) may explain a failure.
@@ -124,6 +130,13 @@ void sink_get_stats(struct sink *, struct sink_stats *);
  * 0 when it is not in one. Any thread.
  */
 unsigned sink_busy_ms(struct sink *);
+/* The spool the sink reads (from sink_start on), NULL before. */
+struct spool *sink_spool(const struct sink *);
+/*
+ * Start a thread that takes no asynchronous signals (the daemon waits for
+ * them in its own thread). 0, or an errno value.
+ */
+int sink_thread_create(pthread_t *, void *(*fn)(void *), void *arg);
 /* Per-kind private state. */
 void *sink_priv(const struct sink *);
 void sink_set_priv(struct sink *, void *);
@@ -153,5 +166,7 @@ extern const struct sink_ops sink_syslog_ops;
 extern const struct sink_ops sink_journal_ops;
 /* sink_exec.c */
 extern const struct sink_ops sink_exec_ops;
+/* sink_socket.c */
+extern const struct sink_ops sink_socket_ops;
 
 #endif

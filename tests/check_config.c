@@ -1340,10 +1340,20 @@ START_TEST(test_unimplemented)
 	    "main.conf:3:9: invalid value 'sometimes' for key 'fsync' "
 	    "(expected none, batch or always)\n"
 	    "main.conf:4: key 'user' is not supported by this build yet\n");
-	load_fail("[sink s]\ntype = socket\npath = /s\nbuffer = 10\n"
-		  "[filter f]\nsinks = s\n",
-	    "main.conf:2:8: sink type 'socket' is not supported by this build "
-	    "yet\n");
+	/* Socket sinks are implemented. */
+	cf = load_ok("[sink s]\ntype = socket\npath = /s\nbuffer = 10\n"
+		     "max_subscribers = 3\nmode = 0660\n[filter f]\nsinks = s\n");
+	ck_assert_str_eq(cf->sinks[0].type, "socket");
+	ck_assert_uint_eq(cf->sinks[0].buffer, 10);
+	ck_assert_uint_eq(cf->sinks[0].max_subscribers, 3);
+	ck_assert_uint_eq(cf->sinks[0].mode, 0660);
+	config_free(cf);
+	load_fail("[sink s]\ntype = socket\npath = /s\nbuffer = 0\n"
+		  "max_subscribers = 5000\n[filter f]\nsinks = s\n",
+	    "main.conf:4:10: value 0 for key 'buffer' out of range "
+	    "(1..1000000)\n"
+	    "main.conf:5:19: value 5000 for key 'max_subscribers' out of range "
+	    "(1..4096)\n");
 }
 END_TEST
 

@@ -680,8 +680,8 @@ mem_deliver(struct sink *s, const struct sink_line *lines, size_t n,
 	return SINK_OK;
 }
 
-static const struct sink_ops mem_ops = { "mem", NULL, mem_deliver, NULL,
-	NULL };
+static const struct sink_ops mem_ops = { .type = "mem",
+	.deliver = mem_deliver };
 
 static size_t
 mem_count(void)

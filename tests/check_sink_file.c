@@ -286,7 +286,8 @@ START_TEST(test_registry)
 
 	ck_assert_ptr_eq(sink_ops_find("file"), &sink_file_ops);
 	ck_assert_ptr_eq(sink_ops_find("syslog"), &sink_syslog_ops);
-	ck_assert_ptr_null(sink_ops_find("socket"));
+	ck_assert_ptr_eq(sink_ops_find("socket"), &sink_socket_ops);
+	ck_assert_ptr_null(sink_ops_find("bogus"));
 	ck_assert_ptr_null(sink_ops_find(NULL));
 	c.type = (char *)"bogus";
 	ck_assert_ptr_null(sink_new(&c, &cause));
