@@ -8,7 +8,8 @@
  * every FILE:LINE, through the control socket, `cimlistenctl reload` and
  * the log, and the old config keeps routing. A port change moves the
  * listener; a taken port fails the reload and the old port serves on.
- * An unchanged sink keeps its open file; a changed one is restarted.
+ * An unchanged sink keeps its open file; a changed one is restarted; an
+ * unchanged socket sink keeps its subscribers.
  * `cimlistenctl redeliver` sends a range to a file sink again. Unit
  * tests beside them: redeliver on a spool that retention has trimmed, and
  * the keys a reload refuses.
@@ -17,13 +18,16 @@
  */
 #include "autoconf.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -657,6 +661,117 @@ START_TEST(test_redeliver)
 }
 END_TEST
 
+/* A subscriber of a socket sink: its connection and what it has read. */
+struct sub {
+	int fd;
+	char buf[65536];
+	size_t len;
+};
+
+/* Connect to the socket sink at path and subscribe from now on. */
+static struct sub *
+sub_open(const char *path)
+{
+	struct sockaddr_un sun;
+	struct sub *c = calloc(1, sizeof *c);
+	static const char req[] = "{\"op\":\"subscribe\"}\n";
+
+	ck_assert_ptr_nonnull(c);
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+	ck_assert_int_ne(c->fd = socket(AF_UNIX, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(connect(c->fd, (struct sockaddr *)&sun, sizeof sun),
+	    0);
+	ck_assert_int_eq(write(c->fd, req, sizeof req - 1),
+	    (ssize_t)sizeof req - 1);
+	return c;
+}
+
+/* The next message's "type" (malloc'd); aborts on EOF or timeout. */
+static char *
+sub_next(struct sub *c, unsigned timeout_ms)
+{
+	struct pollfd pfd = { c->fd, POLLIN, 0 };
+	json_object *o;
+	char *nl, *type;
+	ssize_t n;
+
+	while ((nl = memchr(c->buf, '\n', c->len)) == NULL) {
+		ck_assert_msg(poll(&pfd, 1, (int)timeout_ms) == 1,
+		    "subscriber: nothing within %u ms", timeout_ms);
+		n = read(c->fd, c->buf + c->len, sizeof c->buf - 1 - c->len);
+		ck_assert_msg(n > 0, "subscriber: connection closed");
+		c->len += (size_t)n;
+	}
+	*nl = '\0';
+	o = tu_json(c->buf);
+	type = strdup(json_object_get_string(tu_jget(o, "type")));
+	json_object_put(o);
+	c->len -= (size_t)(nl + 1 - c->buf);
+	memmove(c->buf, nl + 1, c->len);
+	return type;
+}
+
+/* Skip heartbeats: the type of the next other message. */
+static char *
+sub_next_not_heartbeat(struct sub *c)
+{
+	char *t;
+
+	while (strcmp(t = sub_next(c, 20000), "heartbeat") == 0)
+		free(t);
+	return t;
+}
+
+/*
+ * An unchanged socket sink goes on through a reload: its subscriber's
+ * connection stays up and gets what is posted afterwards.
+ */
+START_TEST(test_reload_socket_sink_continues)
+{
+	static const char live[] = "[sink live]\ntype = socket\n"
+	    "path = %2$s/live.sock\n[filter tolive]\nsinks = live\n";
+	struct tu_daemon *d;
+	struct sub *c;
+	json_object *o;
+	char *fmt, *text, *sock, *body, *t;
+	size_t len;
+
+	ck_assert_int_gt(asprintf(&fmt, "%s%s", confs[0], live), 0);
+	d = tu_daemon_start_conf(fmt);
+	sock = dpath(d, "live.sock");
+	c = sub_open(sock);
+	ck_assert_str_eq(t = sub_next(c, 20000), "subscribed");
+	free(t);
+
+	/* Another filter added; the socket sink's settings stay. */
+	ck_assert_int_gt(asprintf(&text, "%s[filter extra]\nwhere = "
+	    "PerceivedSeverity > 100\nsinks = keep\n", fmt), 0);
+	free(fmt);
+	ck_assert_int_gt(asprintf(&fmt, text, d->port, d->dir), 0);
+	tu_write_file(d->conf, fmt, strlen(fmt));
+	o = ask(d, "{\"op\":\"reload\"}\n");
+	ck_assert_msg(jok(o), "%s", json_object_to_json_string(o));
+	ck_assert(jlist_has(o, "result.sinks.unchanged", "live"));
+	json_object_put(o);
+	ck_assert(!tu_daemon_log_has(d, "sink live restarted"));
+
+	body = tu_sample("alert-indication.xml", &len);
+	post_ok(d->port, body, len);
+	ck_assert_str_eq(t = sub_next_not_heartbeat(c), "indication");
+	free(t);
+
+	close(c->fd);
+	free(c);
+	ck_assert_int_eq(tu_daemon_stop(d), 0);
+	free(body);
+	free(sock);
+	free(text);
+	free(fmt);
+}
+END_TEST
+
 /* Unit tests: the redeliver machinery and the keys a reload refuses. */
 
 /* A sink kind that remembers the seqs it was given. */
@@ -858,6 +973,7 @@ suite(void)
 	tcase_add_test(tc, test_reload_port);
 	tcase_add_test(tc, test_reload_unchanged_sink);
 	tcase_add_test(tc, test_redeliver);
+	tcase_add_test(tc, test_reload_socket_sink_continues);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("unit");
 	tcase_set_timeout(tc, 120);
