@@ -81,6 +81,10 @@ static const struct ctl_cmd commands[] = {
 	  "subscribers of socket sinks", true },
 	{ "reopen", cmd_daemon, "[--socket PATH]",
 	  "reopen sink outputs (log rotation)", true },
+	{ "reload", cmd_daemon, "[--socket PATH]",
+	  "reload the configuration; errors, old one kept", true },
+	{ "redeliver", cmd_daemon, "SINK --from SEQ [--to SEQ]",
+	  "send a range of records to a sink again", true },
 	{ "tail", cmd_tail, "[OPTIONS]",
 	  "print the indication stream of a socket sink", true },
 };

@@ -7,7 +7,8 @@
  * dispatcher, the spool and the sinks, so serving them takes no lock the
  * hot path holds for long. Every peer's credentials (SO_PEERCRED) are
  * taken when it connects and logged with the requests that change
- * something (reopen).
+ * something (reopen, reload, redeliver). A reload runs in this thread
+ * (through the daemon's callback), so other clients wait for it.
  *
  * A request line longer than CONTROL_MAX_LINE gets an error and the
  * connection is closed; other bad requests get an error and the
@@ -39,6 +40,7 @@
 #include "http.h"
 #include "log.h"
 #include "record.h"
+#include "reload.h"
 #include "seqtrack.h"
 #include "sink.h"
 #include "sink_socket.h"
@@ -57,7 +59,7 @@ struct control_client {
 };
 
 struct control {
-	struct control_state st;
+	const struct control_state *st;
 	char *path;
 	int fd;
 	int wake[2];
@@ -390,7 +392,7 @@ op_stats(const struct control_state *st)
 			jset_u64(f, "matched", fs[i].matched);
 			json_object_array_add(fa, f);
 		}
-		free(fs);
+		dispatch_filters_free(fs, n);
 		jset(o, "filters", fa);
 	}
 	jset(o, "subscribers", op_subscribers(st));
@@ -468,18 +470,149 @@ op_reopen(const struct control_state *st, unsigned uid, int pid)
 	return o;
 }
 
+static json_object *
+jlist(const struct reload_list *l)
+{
+	json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		json_object_array_add(a, json_object_new_string(l->v[i]));
+	return a;
+}
+
+/* Reload through the daemon: what changed, or every error. */
+static char *
+op_reload(const struct control_state *st, unsigned uid, int pid)
+{
+	struct reload_report rep;
+	json_object *o, *s;
+	size_t i;
+
+	log_info("control: reload requested by uid %u pid %d", uid, pid);
+	memset(&rep, 0, sizeof rep);
+	st->reload(st->reload_arg, uid, pid, &rep);
+	o = json_object_new_object();
+	if (!rep.ok) {
+		s = json_object_new_array();
+		for (i = 0; i < rep.errors.n; i++)
+			json_object_array_add(s,
+			    json_object_new_string(rep.errors.msgs[i]));
+		jset(o, "ok", json_object_new_boolean(0));
+		jset(o, "errors", s);
+		reload_report_clear(&rep);
+		return answer_line(o);
+	}
+	s = json_object_new_object();
+	jset(s, "added", jlist(&rep.added));
+	jset(s, "changed", jlist(&rep.changed));
+	jset(s, "removed", jlist(&rep.removed));
+	jset(s, "unchanged", jlist(&rep.unchanged));
+	json_object_object_add(o, "sinks", s);
+	jset_u64(o, "filters", rep.filters);
+	jset(o, "listener", jstr(rep.listener_changed ? "restarted" :
+	    "unchanged"));
+	jset(o, "notes", jlist(&rep.notes));
+	reload_report_clear(&rep);
+	return answer_ok(o);
+}
+
+/* A JSON number >= 0 as a seq; false if it is not one. */
+static bool
+jseq(json_object *v, uint64_t *out)
+{
+	int64_t i;
+
+	if (!json_object_is_type(v, json_type_int))
+		return false;
+	errno = 0;
+	if ((i = json_object_get_int64(v)) < 0)
+		return false;
+	*out = json_object_get_uint64(v);
+	return errno == 0;
+}
+
+/*
+ * {"op":"redeliver","sink":NAME,"from":SEQ[,"to":SEQ]}: the sink's writer
+ * sends the range again (sink_redeliver says exactly what), as long as the
+ * spool still holds it.
+ */
+static char *
+op_redeliver(const struct control_state *st, json_object *req, unsigned uid,
+    int pid)
+{
+	struct spool_stats sp;
+	json_object *v, *o;
+	struct sink *s = NULL;
+	const char *name;
+	uint64_t from, to = UINT64_MAX, pos;
+	char *cause = NULL, *msg, *answer;
+	size_t i;
+
+	if (!json_object_object_get_ex(req, "sink", &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return answer_error("%s", "redeliver needs \"sink\": NAME");
+	name = json_object_get_string(v);
+	if (!json_object_object_get_ex(req, "from", &v) || !jseq(v, &from) ||
+	    from == 0)
+		return answer_error("%s", "redeliver needs \"from\": a "
+		    "sequence number (1 or more)");
+	if (json_object_object_get_ex(req, "to", &v) && !jseq(v, &to))
+		return answer_error("%s", "redeliver: \"to\" must be a "
+		    "sequence number");
+	if (to < from)
+		return answer_error("%s", "redeliver: \"to\" is before "
+		    "\"from\"");
+	for (i = 0; i < st->nsinks; i++)
+		if (strcmp(sink_name(st->sinks[i]), name) == 0)
+			s = st->sinks[i];
+	if (s == NULL)
+		return answer_error("unknown sink '%.64s'", name);
+	spool_get_stats(st->spool, &sp);
+	if (sp.newest_seq == 0 || from > sp.newest_seq) {
+		xasprintf(&msg, "redeliver: from %llu is after the newest record "
+		    "in the spool (%llu)", (unsigned long long)from,
+		    (unsigned long long)sp.newest_seq);
+		answer = answer_error("%s", msg);
+		free(msg);
+		return answer;
+	}
+	if (from < sp.oldest_seq) {
+		xasprintf(&msg, "redeliver: records %llu to %llu are no longer "
+		    "in the spool (removed by retention); the oldest retained "
+		    "is %llu", (unsigned long long)from,
+		    (unsigned long long)sp.oldest_seq - 1,
+		    (unsigned long long)sp.oldest_seq);
+		answer = answer_error("%s", msg);
+		free(msg);
+		return answer;
+	}
+	if (to > sp.newest_seq)
+		to = sp.newest_seq;
+	if (sink_redeliver(s, from, to, &pos, &cause) != 0) {
+		answer = answer_error("%s", cause);
+		free(cause);
+		return answer;
+	}
+	log_info("control: redeliver of records %llu to %llu to sink %s "
+	    "requested by uid %u pid %d", (unsigned long long)from,
+	    (unsigned long long)to, name, uid, pid);
+	o = json_object_new_object();
+	jset(o, "sink", jstr(name));
+	jset_u64(o, "from", from);
+	jset_u64(o, "to", to < pos ? to : (pos > 0 ? pos - 1 : 0));
+	jset_u64(o, "resume", pos);
+	return answer_ok(o);
+}
+
 char *
 control_answer(const struct control_state *st, const char *line,
     size_t len, unsigned uid, int pid)
 {
-	static const char *const later[] = {
-		"reload", "redeliver",
-	};
 	json_tokener *tok;
 	json_object *req, *opv;
 	const char *op;
 	char *answer;
-	size_t i;
 
 	tok = json_tokener_new();
 	req = json_tokener_parse_ex(tok, line, (int)len);
@@ -499,6 +632,14 @@ control_answer(const struct control_state *st, const char *line,
 		return answer_error("%s", "request has no \"op\" string");
 	}
 	op = json_object_get_string(opv);
+	if (strcmp(op, "reload") == 0 && st->reload != NULL) {
+		/* Not under the lock: the reload takes it to swap. */
+		answer = op_reload(st, uid, pid);
+		json_object_put(req);
+		return answer;
+	}
+	if (st->lock != NULL)
+		pthread_rwlock_rdlock(st->lock);
 	if (strcmp(op, "status") == 0)
 		answer = answer_ok(op_status(st));
 	else if (strcmp(op, "stats") == 0)
@@ -509,17 +650,16 @@ control_answer(const struct control_state *st, const char *line,
 		answer = answer_ok(op_reopen(st, uid, pid));
 	else if (strcmp(op, "sources") == 0)
 		answer = answer_ok(op_sources(st));
+	else if (strcmp(op, "redeliver") == 0)
+		answer = op_redeliver(st, req, uid, pid);
+	else if (strcmp(op, "reload") == 0)
+		answer = answer_error("%s", "reload is not offered here");
 	else if (strcmp(op, "subscribers") == 0)
 		answer = answer_ok(op_subscribers(st));
-	else {
-		answer = NULL;
-		for (i = 0; i < sizeof later / sizeof later[0]; i++)
-			if (strcmp(op, later[i]) == 0)
-				answer = answer_error("op '%s' is not supported "
-				    "by this build yet", op);
-		if (answer == NULL)
-			answer = answer_error("unknown op '%.64s'", op);
-	}
+	else
+		answer = answer_error("unknown op '%.64s'", op);
+	if (st->lock != NULL)
+		pthread_rwlock_unlock(st->lock);
 	json_object_put(req);
 	return answer;
 }
@@ -575,7 +715,7 @@ client_read(struct control *ctl, struct control_client *c)
 		if (linelen > 0 && c->in.data[linelen - 1] == '\r')
 			linelen--;
 		if (linelen > 0) {
-			answer = control_answer(&ctl->st, c->in.data, linelen,
+			answer = control_answer(ctl->st, c->in.data, linelen,
 			    c->uid, c->pid);
 			if (!client_write(c, answer))
 				client_close(c);
@@ -689,7 +829,7 @@ control_start(const struct control_state *st, char **cause)
 	    -1)
 		return NULL;
 	ctl = xcalloc(1, sizeof *ctl);
-	ctl->st = *st;
+	ctl->st = st;
 	ctl->path = xstrdup(path);
 	ctl->fd = fd;
 	for (i = 0; i < CONTROL_MAX_CLIENTS; i++)

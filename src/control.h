@@ -6,18 +6,26 @@
 #ifndef CL_CONTROL_H
 #define CL_CONTROL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <time.h>
 
 struct config;
 struct dispatch;
+struct reload_report;
 struct http_listener;
 struct seqtrack;
 struct sink;
 struct spool;
 
-/* What the answers are made of; must outlive the control socket. */
+/*
+ * What the answers are made of; must outlive the control socket, which
+ * keeps a pointer to it. A reload changes conf, sinks, nsinks and http
+ * with `lock` held for writing; answers are built with it held for
+ * reading (no lock when NULL).
+ */
 struct control_state {
+	pthread_rwlock_t *lock;
 	const struct config *conf;
 	struct spool *spool;
 	struct sink *const *sinks;
@@ -26,6 +34,13 @@ struct control_state {
 	struct dispatch *dispatch;
 	struct seqtrack *seqtrack;     /* DSP1054 tracks, for "sources" */
 	struct timespec started;       /* CLOCK_MONOTONIC at start */
+	/*
+	 * Reload the configuration for a peer (NULL: not offered), filling
+	 * the report; called without `lock` held.
+	 */
+	void (*reload)(void *arg, unsigned uid, int pid,
+	    struct reload_report *);
+	void *reload_arg;
 };
 
 struct control;

@@ -1,12 +1,13 @@
 /*
  * ctl_daemon.c: the cimlistenctl commands answered by a running daemon
  * over its control socket (status, stats, sinks, sources, subscribers,
- * reopen): one JSON
+ * reopen, reload, redeliver): one JSON
  * request line, one JSON answer line, shown as text for people or as the
  * answer's result with --json.
  *
  * Exit status: 0 the daemon answered ok, 1 it answered with errors (on
- * stderr), 2 usage error, 4 the daemon could not be reached or answered
+ * stderr; for reload: the new configuration was refused and the old one
+ * stays), 2 usage error, 4 the daemon could not be reached or answered
  * something that is not an answer.
  */
 #include "autoconf.h"
@@ -28,14 +29,17 @@
 #include "xmalloc.h"
 
 #define CTL_TIMEOUT_MS 10000
+/* A reload drains changed sinks for up to shutdown_timeout (10m at most). */
+#define CTL_RELOAD_TIMEOUT_MS 660000
 
-char *
-ctl_daemon_request(const char *path, const char *op, char **err)
+/* Send the request line and read the answer line; NULL with *err. */
+static char *
+ctl_request(const char *path, const char *req, int timeout_ms, char **err)
 {
 	struct sockaddr_un sun;
 	struct pollfd pfd;
 	struct buf b = BUF_INIT;
-	char tmp[65536], *req, *nl;
+	char tmp[65536], *nl;
 	ssize_t n;
 	size_t off = 0, len;
 	int fd;
@@ -55,7 +59,6 @@ ctl_daemon_request(const char *path, const char *op, char **err)
 			close(fd);
 		return NULL;
 	}
-	xasprintf(&req, "{\"op\":\"%s\"}\n", op);
 	len = strlen(req);
 	while (off < len) {
 		n = send(fd, req + off, len - off, MSG_NOSIGNAL);
@@ -70,9 +73,9 @@ ctl_daemon_request(const char *path, const char *op, char **err)
 	for (;;) {
 		pfd.fd = fd;
 		pfd.events = POLLIN;
-		if (poll(&pfd, 1, CTL_TIMEOUT_MS) == 0) {
+		if (poll(&pfd, 1, timeout_ms) == 0) {
 			xasprintf(err, "%s: no answer within %d s", path,
-			    CTL_TIMEOUT_MS / 1000);
+			    timeout_ms / 1000);
 			goto fail;
 		}
 		n = read(fd, tmp, sizeof tmp);
@@ -89,14 +92,23 @@ ctl_daemon_request(const char *path, const char *op, char **err)
 			break;
 		}
 	}
-	free(req);
 	close(fd);
 	return buf_steal(&b, NULL);
 fail:
-	free(req);
 	buf_free(&b);
 	close(fd);
 	return NULL;
+}
+
+char *
+ctl_daemon_request(const char *path, const char *op, char **err)
+{
+	char *req, *line;
+
+	xasprintf(&req, "{\"op\":\"%s\"}\n", op);
+	line = ctl_request(path, req, CTL_TIMEOUT_MS, err);
+	free(req);
+	return line;
 }
 
 static uint64_t
@@ -309,14 +321,65 @@ print_stats(json_object *r)
 	}
 }
 
+/* "a, b" out of a JSON array of strings ("-" when empty). */
+static void
+print_names(const char *label, json_object *a)
+{
+	size_t i, n = a != NULL ? json_object_array_length(a) : 0;
+
+	printf("%-10s", label);
+	for (i = 0; i < n; i++)
+		printf("%s%s", i > 0 ? ", " : " ",
+		    json_object_get_string(json_object_array_get_idx(a, i)));
+	printf("%s\n", n == 0 ? " -" : "");
+}
+
+static void
+print_reload(json_object *r)
+{
+	json_object *s = jo(r, "sinks"), *notes = jo(r, "notes");
+	size_t i;
+
+	printf("reloaded: %llu filters, listener %s\n",
+	    (unsigned long long)ju(r, "filters"), js(r, "listener"));
+	print_names("added", jo(s, "added"));
+	print_names("changed", jo(s, "changed"));
+	print_names("removed", jo(s, "removed"));
+	print_names("unchanged", jo(s, "unchanged"));
+	for (i = 0; notes != NULL && i < json_object_array_length(notes); i++)
+		printf("%s\n", json_object_get_string(
+		    json_object_array_get_idx(notes, i)));
+}
+
 static void
 ctl_daemon_usage(FILE *f, const char *op)
 {
-	fprintf(f, "usage: cimlistenctl %s [--json] [--socket PATH]\n"
-	    "\n"
-	    "  --socket PATH  the daemon's control socket (%s)\n"
-	    "  --json         the answer's result as one JSON object\n", op,
+	if (strcmp(op, "redeliver") == 0)
+		fprintf(f, "usage: cimlistenctl redeliver [--json] [--socket "
+		    "PATH] SINK --from SEQ [--to SEQ]\n"
+		    "\n"
+		    "  --from SEQ     first record to send again\n"
+		    "  --to SEQ       last one (default: up to where the sink "
+		    "is)\n");
+	else
+		fprintf(f, "usage: cimlistenctl %s [--json] [--socket PATH]\n"
+		    "\n", op);
+	fprintf(f, "  --socket PATH  the daemon's control socket (%s)\n"
+	    "  --json         the answer's result as one JSON object\n",
 	    CTL_DEFAULT_SOCKET);
+}
+
+/* A sequence number argument: digits only, 1 or more. */
+static int
+parse_seq(const char *s, unsigned long long *out)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return *end != '\0' || errno != 0 || *out == 0 ? -1 : 0;
 }
 
 int
@@ -326,24 +389,57 @@ ctl_daemon(const char *op, int argc, char **argv, bool json)
 		{ "socket", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "to", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = CTL_DEFAULT_SOCKET;
-	json_object *ans, *ok, *errs, *res;
-	char *line, *err = NULL;
+	const char *path = CTL_DEFAULT_SOCKET, *sink = NULL;
+	json_object *ans, *ok, *errs, *res, *req;
+	unsigned long long from = 0, to = 0;
+	bool redeliver = strcmp(op, "redeliver") == 0;
+	char *line, *reqline, *err = NULL;
 	size_t i;
 	int ch, status = 0;
 
 	optind = 0; /* full re-initialisation (glibc) */
-	while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	/* redeliver: SINK may come before or after the options. */
+	while ((ch = getopt_long(argc, argv, redeliver ? "h" : "+h", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 's': path = optarg; break;
 		case 'j': json = true; break;
+		case 'f':
+		case 't':
+			if (!redeliver)
+				goto usage;
+			if (parse_seq(optarg, ch == 'f' ? &from : &to) == -1) {
+				fprintf(stderr, "cimlistenctl %s: --%s: not a "
+				    "sequence number: '%s'\n", op,
+				    ch == 'f' ? "from" : "to", optarg);
+				return CTL_EXIT_USAGE;
+			}
+			break;
 		case 'h':
 			ctl_daemon_usage(stdout, op);
 			return 0;
 		default:
+		usage:
 			ctl_daemon_usage(stderr, op);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (redeliver) {
+		if (optind < argc)
+			sink = argv[optind++];
+		if (sink == NULL || from == 0) {
+			fprintf(stderr, "cimlistenctl redeliver: a SINK and "
+			    "--from SEQ are needed\n");
+			ctl_daemon_usage(stderr, op);
+			return CTL_EXIT_USAGE;
+		}
+		if (to != 0 && to < from) {
+			fprintf(stderr, "cimlistenctl redeliver: --to %llu is "
+			    "before --from %llu\n", to, from);
 			return CTL_EXIT_USAGE;
 		}
 	}
@@ -353,7 +449,24 @@ ctl_daemon(const char *op, int argc, char **argv, bool json)
 		ctl_daemon_usage(stderr, op);
 		return CTL_EXIT_USAGE;
 	}
-	if ((line = ctl_daemon_request(path, op, &err)) == NULL) {
+	req = json_object_new_object();
+	json_object_object_add(req, "op", json_object_new_string(op));
+	if (redeliver) {
+		json_object_object_add(req, "sink",
+		    json_object_new_string(sink));
+		json_object_object_add(req, "from",
+		    json_object_new_uint64(from));
+		if (to != 0)
+			json_object_object_add(req, "to",
+			    json_object_new_uint64(to));
+	}
+	xasprintf(&reqline, "%s\n", json_object_to_json_string_ext(req,
+	    JSON_C_TO_STRING_PLAIN));
+	json_object_put(req);
+	line = ctl_request(path, reqline, strcmp(op, "reload") == 0 ?
+	    CTL_RELOAD_TIMEOUT_MS : CTL_TIMEOUT_MS, &err);
+	free(reqline);
+	if (line == NULL) {
 		fprintf(stderr, "cimlistenctl %s: %s\n", op, err);
 		free(err);
 		return CTL_EXIT_UNREACHABLE;
@@ -393,6 +506,14 @@ ctl_daemon(const char *op, int argc, char **argv, bool json)
 		else if (strcmp(op, "reopen") == 0)
 			printf("reopened %llu sinks\n",
 			    (unsigned long long)ju(res, "reopened"));
+		else if (strcmp(op, "reload") == 0)
+			print_reload(res);
+		else if (redeliver)
+			printf("sink %s: sending records %llu to %llu again, "
+			    "then going on from %llu\n", js(res, "sink"),
+			    (unsigned long long)ju(res, "from"),
+			    (unsigned long long)ju(res, "to"),
+			    (unsigned long long)ju(res, "resume"));
 	}
 	json_object_put(ans);
 	free(line);

@@ -8,6 +8,10 @@
  * once. Signals are blocked in every thread and taken synchronously by the
  * main thread with sigtimedwait, whose timeout also paces spool retention,
  * so no work happens in signal handlers.
+ *
+ * Reload (SIGHUP here, or the control socket's "reload" in its thread;
+ * one at a time) prepares everything the new config needs that can fail
+ * before it changes anything, then applies the differences: see reload().
  */
 #include "autoconf.h"
 
@@ -35,6 +39,7 @@
 #include "log.h"
 #include "reject.h"
 #include "metrics.h"
+#include "reload.h"
 #include "router.h"
 #include "arena.h"
 #include "seqtrack.h"
@@ -59,6 +64,11 @@ struct state {
 	struct control *control;
 	struct metrics *metrics;
 	struct reject_store *rejects;  /* reject_dir, or NULL */
+	bool passed_sockets;           /* the listener serves LISTEN_FDS */
+	/* Held for writing while a reload swaps conf, sinks and http. */
+	pthread_rwlock_t view_lock;
+	pthread_mutex_t reload_lock;   /* one reload at a time */
+	struct control_state cs;       /* what control and metrics read */
 };
 
 /* Print every collected config error to stderr. */
@@ -334,6 +344,8 @@ free_state(struct state *st)
 		spool_close(st->spool);
 	reject_close(st->rejects);
 	config_free(st->conf);
+	pthread_mutex_destroy(&st->reload_lock);
+	pthread_rwlock_destroy(&st->view_lock);
 }
 
 /* Counters behind the service manager's status line. */
@@ -489,6 +501,302 @@ watchdog_tick(struct state *st, struct watchdog *w,
 	sd_notify(0, "WATCHDOG=1");
 }
 
+/* The sink called `name` in sinks[0..n), or NULL. */
+static struct sink *
+find_sink_in(struct sink **sinks, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(sink_name(sinks[i]), name) == 0)
+			return sinks[i];
+	return NULL;
+}
+
+static struct sink *
+find_sink(struct state *st, const char *name)
+{
+	return find_sink_in(st->sinks, st->nsinks, name);
+}
+
+/*
+ * What a reload of the listener needs, prepared before anything changes:
+ * a new listener when its settings differ (started at once on the new
+ * ports, taking over the sockets of addresses and ports that stay, so no
+ * connection is refused meanwhile), nothing when they do not. A port that
+ * cannot be bound (in use, below 1024 without CAP_NET_BIND_SERVICE) fails
+ * the reload. Any other listener-level preparation that can fail (such as
+ * reading new TLS certificates for an HTTPS listener) belongs here too,
+ * so that it fails the reload before anything changed. -1 after adding
+ * the error.
+ */
+static int
+reload_listener(struct state *st, const struct config *next,
+    struct http_listener **http, bool *changed, struct config_errors *errs)
+{
+	char *cause = NULL;
+	bool tls;
+
+	*http = NULL;
+	*changed = !reload_listener_equal(&st->conf->listener,
+	    &next->listener);
+	if (!*changed) {
+		/*
+		 * Same ports: certificates, trust, users, allow are re-read
+		 * in place (new connections get them), the last step of the
+		 * preparation; a failure puts the old ones back.
+		 */
+		if (st->http == NULL)
+			return 0;
+		tls = http_tls_running(st->http);
+		if ((!tls || http_tls_reload(st->http, &next->listener,
+		    &cause) == 0) &&
+		    http_access_reload(st->http, &next->listener, &cause) == 0)
+			return 0;
+		reload_error(errs, "%s: listener: %s", next->file, cause);
+		free(cause);
+		cause = NULL;
+		if (tls && http_tls_reload(st->http, &st->conf->listener,
+		    &cause) != 0) {
+			log_warnx("reload: cannot restore the TLS settings: %s",
+			    cause);
+			free(cause);
+		}
+		return -1;
+	}
+	if (st->passed_sockets) {
+		reload_error(errs, "%s: [listener] settings cannot change on "
+		    "reload while the service manager passes the sockets "
+		    "(socket activation); restart the daemon", next->file);
+		return -1;
+	}
+	if (next->listener.http_port == 0 && next->listener.https_port == 0)
+		return 0;
+	if ((*http = http_restart(st->http, &next->listener, st->dispatch,
+	    &cause)) == NULL) {
+		reload_error(errs, "%s: listener: %s", next->file, cause);
+		free(cause);
+		return -1;
+	}
+	if (st->rejects != NULL)
+		http_set_rejects(*http, st->rejects);
+	return 0;
+}
+
+/*
+ * Reload the config file: load and validate it completely, make every new
+ * sink (opening its output) and the router, bind the new listener; on any
+ * error free what was made and change nothing. Then apply: start the
+ * sinks it adds (from the next record on), route new requests with the
+ * new router (requests in progress finish with the old one), publish the
+ * new state, move from the old listener to the new, drain (for at most
+ * shutdown_timeout) and stop the sinks that changed or went, start the
+ * changed ones again on their cursors, and forget the cursors of the
+ * sinks that went. Sinks whose settings did not change keep running.
+ * RELOADING=1 and READY=1 bracket it for the service manager.
+ */
+static void
+reload(struct state *st, struct reload_report *rep)
+{
+	struct config *next = NULL, *oldconf;
+	struct sink **sinks = NULL, **oldsinks, *old, **gone = NULL;
+	struct router *router = NULL, *oldrouter;
+	struct http_listener *http = NULL, *oldhttp;
+	struct timespec now;
+	bool *fresh = NULL, listener_changed = false;
+	size_t i, n, ngone = 0;
+	char *cause = NULL;
+	unsigned timeout;
+
+	pthread_mutex_lock(&st->reload_lock);
+	log_info("reloading %s", st->conf->file);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=Reloading %s",
+	    (unsigned long long)now.tv_sec * 1000000ULL +
+	    (unsigned long long)now.tv_nsec / 1000, st->conf->file);
+
+	/* Prepare: nothing visible changes until the config proved good. */
+	if ((next = config_load(st->conf->file, &rep->errors)) == NULL)
+		goto fail;
+	if (reload_check_fixed(st->conf, next, &rep->errors) > 0)
+		goto fail;
+	n = next->nsinks;
+	sinks = xcalloc(n + 1, sizeof *sinks);
+	fresh = xcalloc(n + 1, sizeof *fresh);
+	for (i = 0; i < n; i++) {
+		old = find_sink(st, next->sinks[i].name);
+		if (old != NULL && reload_sink_equal(sink_conf(old),
+		    &next->sinks[i])) {
+			sinks[i] = old;
+			continue;
+		}
+		fresh[i] = true;
+		if ((sinks[i] = sink_new(&next->sinks[i], &cause)) == NULL) {
+			reload_error(&rep->errors, "%s:%u: sink %s: %s",
+			    next->sinks[i].origin.file,
+			    next->sinks[i].origin.line, next->sinks[i].name,
+			    cause);
+			free(cause);
+			cause = NULL;
+		}
+	}
+	if (rep->errors.n > 0)
+		goto fail;
+	if ((router = router_new(next, sinks, n, &cause)) == NULL) {
+		reload_error(&rep->errors, "%s: %s", next->file, cause);
+		free(cause);
+		goto fail;
+	}
+	if (reload_listener(st, next, &http, &listener_changed,
+	    &rep->errors) == -1)
+		goto fail;
+
+	/* Apply. Sinks the reload adds start with what is routed to them
+	 * from now on (or on the cursor a sink of that name left). */
+	for (i = 0; i < n; i++) {
+		if (!fresh[i] || find_sink(st, sink_name(sinks[i])) != NULL)
+			continue;
+		if (sink_start_at(sinks[i], st->spool, SPOOL_START_NEW,
+		    &cause) != 0) {
+			log_msg(LOG_ERR, "sink %s: %s", sink_name(sinks[i]),
+			    cause);
+			free(cause);
+			cause = NULL;
+		}
+		reload_list_add(&rep->added, "%s", sink_name(sinks[i]));
+	}
+	dispatch_set_routes(st->dispatch, router, sinks, n, &oldrouter,
+	    &oldsinks);
+	/* Sinks that changed or went: drained and stopped below. */
+	gone = xcalloc(st->nsinks + 1, sizeof *gone);
+	for (i = 0; i < st->nsinks; i++) {
+		const struct sink_conf *c = config_find_sink(next,
+		    sink_name(st->sinks[i]));
+
+		if (c == NULL || !reload_sink_equal(sink_conf(st->sinks[i]), c))
+			gone[ngone++] = st->sinks[i];
+		if (c == NULL)
+			reload_list_add(&rep->removed, "%s",
+			    sink_name(st->sinks[i]));
+		else if (!reload_sink_equal(sink_conf(st->sinks[i]), c))
+			reload_list_add(&rep->changed, "%s",
+			    sink_name(st->sinks[i]));
+		else
+			reload_list_add(&rep->unchanged, "%s",
+			    sink_name(st->sinks[i]));
+	}
+	oldconf = st->conf;
+	oldhttp = st->http;
+	pthread_rwlock_wrlock(&st->view_lock);
+	st->conf = next;
+	st->sinks = sinks;
+	st->nsinks = n;
+	st->router = router;
+	if (listener_changed)
+		st->http = http;
+	st->cs.conf = st->conf;
+	st->cs.sinks = st->sinks;
+	st->cs.nsinks = st->nsinks;
+	st->cs.http = st->http;
+	pthread_rwlock_unlock(&st->view_lock);
+	log_set_level(next->daemon.log_level);
+	timeout = next->daemon.shutdown_timeout;
+
+	if (listener_changed) {
+		/* The new one serves already: the old one finishes what it
+		 * has in progress and closes. */
+		http_quiesce(oldhttp);
+		if (!http_wait_idle(oldhttp, timeout * 1000))
+			log_warnx("reload: requests still in progress on the "
+			    "old listener after %us; closing them", timeout);
+		http_stop(oldhttp);
+		reload_list_add(&rep->notes, "listener restarted on %u",
+		    next->listener.http_port);
+		log_info("reload: listener restarted (http_port %u)",
+		    next->listener.http_port);
+	}
+	for (i = 0; i < ngone; i++)
+		sink_stop_begin(gone[i], timeout);
+	for (i = 0; i < ngone; i++) {
+		uint64_t left = sink_stop(gone[i], timeout);
+
+		if (config_find_sink(next, sink_name(gone[i])) != NULL) {
+			log_info("sink %s restarted: its settings changed%s",
+			    sink_name(gone[i]), left > 0 ? "; the records it "
+			    "had not passed follow on its cursor" : "");
+			continue;
+		}
+		if (left > 0)
+			log_warnx("sink %s removed: %llu spool records not "
+			    "passed within %us are dropped for it",
+			    sink_name(gone[i]), (unsigned long long)left,
+			    timeout);
+		else
+			log_info("sink %s removed", sink_name(gone[i]));
+		if (spool_cursor_remove(st->spool, sink_name(gone[i])) == -1)
+			log_warn("sink %s: cannot remove its cursor",
+			    sink_name(gone[i]));
+	}
+	/* Changed sinks go on from the cursor the old instance left. */
+	for (i = 0; i < n; i++) {
+		if (!fresh[i] || find_sink_in(gone, ngone,
+		    sink_name(sinks[i])) == NULL)
+			continue;
+		if (sink_start(sinks[i], st->spool, &cause) != 0) {
+			log_msg(LOG_ERR, "sink %s: %s", sink_name(sinks[i]),
+			    cause);
+			free(cause);
+			cause = NULL;
+		}
+	}
+	for (i = 0; i < ngone; i++)
+		sink_free(gone[i]);
+	free(gone);
+	free(oldsinks);
+	router_free(oldrouter);
+	config_free(oldconf);
+	rep->ok = true;
+	rep->filters = next->nfilters;
+	rep->listener_changed = listener_changed;
+	log_info("reloaded %s: %zu sinks added, %zu changed, %zu removed, "
+	    "%zu unchanged; %zu filters%s", next->file, rep->added.n,
+	    rep->changed.n, rep->removed.n, rep->unchanged.n, next->nfilters,
+	    listener_changed ? "; listener restarted" : "");
+	sd_notifyf(0, "READY=1\nSTATUS=Reloaded: %zu sinks added, %zu "
+	    "changed, %zu removed", rep->added.n, rep->changed.n,
+	    rep->removed.n);
+	free(fresh);
+	pthread_mutex_unlock(&st->reload_lock);
+	return;
+
+fail:
+	for (i = 0; i < rep->errors.n; i++)
+		log_msg(LOG_ERR, "reload: %s", rep->errors.msgs[i]);
+	log_warnx("reload failed (%zu errors); the configuration in force "
+	    "stays", rep->errors.n);
+	http_stop(http);
+	router_free(router);
+	if (sinks != NULL)
+		for (i = 0; i < n; i++)
+			if (fresh[i])
+				sink_free(sinks[i]);
+	free(sinks);
+	free(fresh);
+	config_free(next);
+	sd_notifyf(0, "READY=1\nSTATUS=Reload failed (%zu errors); the "
+	    "previous configuration is in force", rep->errors.n);
+	pthread_mutex_unlock(&st->reload_lock);
+}
+
+/* The control socket's reload. */
+static void
+control_reload(void *arg, unsigned uid, int pid, struct reload_report *rep)
+{
+	(void)uid;
+	(void)pid;
+	reload(arg, rep);
+}
+
 /*
  * Take signals until asked to stop; run spool retention, update the
  * status line and ping the watchdog meanwhile.
@@ -522,9 +830,11 @@ signal_loop(struct state *st, const sigset_t *set)
 	for (;;) {
 		sig = sigtimedwait(set, NULL, &tick);
 		clock_gettime(CLOCK_MONOTONIC, &now);
+		pthread_rwlock_rdlock(&st->view_lock);
 		if (now.tv_sec - prev.when.tv_sec >= DAEMON_STATUS_SEC)
 			status_update(st, &prev);
 		watchdog_tick(st, &wd, &now);
+		pthread_rwlock_unlock(&st->view_lock);
 		if (now.tv_sec - last.tv_sec >= DAEMON_MAINTAIN_SEC) {
 			spool_maintain(st->spool);
 			last = now;
@@ -539,13 +849,20 @@ signal_loop(struct state *st, const sigset_t *set)
 			return;
 		case SIGUSR1:
 			log_info("received SIGUSR1, reopening sink files");
+			pthread_rwlock_rdlock(&st->view_lock);
 			for (i = 0; i < st->nsinks; i++)
 				sink_reopen(st->sinks[i]);
+			pthread_rwlock_unlock(&st->view_lock);
 			break;
-		case SIGHUP:
-			log_warnx("received SIGHUP: configuration reload is not "
-			    "supported by this build; restart to apply changes");
+		case SIGHUP: {
+			struct reload_report rep;
+
+			log_info("received SIGHUP");
+			memset(&rep, 0, sizeof rep);
+			reload(st, &rep);
+			reload_report_clear(&rep);
 			break;
+		}
 		}
 	}
 }
@@ -705,7 +1022,7 @@ daemon_run(const char *file, bool foreground)
 	struct spool_stats ss;
 	struct state st;
 	struct timespec started;
-	struct control_state cs;
+	struct control_state *cs = &st.cs;
 	int *fds = NULL;
 	bool *fd_tls = NULL;
 	size_t nfds;
@@ -714,6 +1031,8 @@ daemon_run(const char *file, bool foreground)
 	int ready_fd = -1, rc = 1;
 
 	memset(&st, 0, sizeof st);
+	pthread_rwlock_init(&st.view_lock, NULL);
+	pthread_mutex_init(&st.reload_lock, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &started);
 	log_init(LOG_INFO, true, "cimlistend");
 	if ((st.conf = config_load(file, &errs)) == NULL) {
@@ -764,6 +1083,7 @@ daemon_run(const char *file, bool foreground)
 		goto out;
 	}
 	nfds = passed_sockets(&st.conf->listener, &fds, &fd_tls);
+	st.passed_sockets = nfds > 0;
 	if (nfds == 0 && st.conf->listener.http_port == 0)
 		log_warnx("http_port is 0: not listening for HTTP");
 	if (nfds == 0 && st.conf->listener.http_port == 0 &&
@@ -779,20 +1099,23 @@ daemon_run(const char *file, bool foreground)
 	if (st.http != NULL && st.rejects != NULL)
 		http_set_rejects(st.http, st.rejects);
 
-	cs.conf = st.conf;
-	cs.spool = st.spool;
-	cs.sinks = st.sinks;
-	cs.nsinks = st.nsinks;
-	cs.http = st.http;
-	cs.dispatch = st.dispatch;
-	cs.seqtrack = st.seqtrack;
-	cs.started = started;
+	cs->lock = &st.view_lock;
+	cs->conf = st.conf;
+	cs->spool = st.spool;
+	cs->sinks = st.sinks;
+	cs->nsinks = st.nsinks;
+	cs->http = st.http;
+	cs->dispatch = st.dispatch;
+	cs->seqtrack = st.seqtrack;
+	cs->started = started;
+	cs->reload = control_reload;
+	cs->reload_arg = &st;
 	if ((st.conf->daemon.control_socket != NULL &&
 	    *st.conf->daemon.control_socket != '\0' &&
-	    (st.control = control_start(&cs, &cause)) == NULL) ||
+	    (st.control = control_start(cs, &cause)) == NULL) ||
 	    (st.conf->metrics.listen != NULL &&
 	    *st.conf->metrics.listen != '\0' &&
-	    (st.metrics = metrics_start(&cs, &cause)) == NULL)) {
+	    (st.metrics = metrics_start(cs, &cause)) == NULL)) {
 		log_msg(LOG_ERR, "%s", cause);
 		free(cause);
 		control_stop(st.control);

@@ -30,12 +30,28 @@
 #include "spool.h"
 #include "xmalloc.h"
 
-struct dispatch {
+/* The routing in force: a router and the sinks its indexes name. */
+struct dispatch_routes {
 	struct router *router;
-	struct spool *spool;
-	struct seqtrack *seqtrack;
 	struct sink **sinks;
 	size_t nsinks;
+};
+
+/*
+ * Routing is swapped on reload without a lock on the request path: a
+ * request counts itself in users[epoch] while it uses the current routes
+ * (an atomic add and a re-check of the epoch), and dispatch_set_routes
+ * flips the epoch after publishing new routes, then waits until the old
+ * epoch's count drops to zero: no request can be using the old routes
+ * after that (a grace period, as in RCU).
+ */
+struct dispatch {
+	_Atomic(struct dispatch_routes *) routes;
+	atomic_uint epoch;
+	atomic_uint_fast64_t users[2];
+	pthread_mutex_t swap_lock;     /* one swap at a time */
+	struct spool *spool;
+	struct seqtrack *seqtrack;
 	atomic_uint_fast64_t indications;
 	atomic_uint_fast64_t unrouted;
 	atomic_uint_fast64_t refused;
@@ -114,6 +130,18 @@ scratch_get(size_t n, size_t nnames)
 	return sc;
 }
 
+static struct dispatch_routes *
+routes_new(struct router *router, struct sink **sinks, size_t nsinks)
+{
+	struct dispatch_routes *r;
+
+	r = xcalloc(1, sizeof *r);
+	r->router = router;
+	r->sinks = sinks;
+	r->nsinks = nsinks;
+	return r;
+}
+
 struct dispatch *
 dispatch_new(struct router *router, struct spool *spool,
     struct seqtrack *seqtrack, struct sink **sinks, size_t nsinks)
@@ -121,13 +149,58 @@ dispatch_new(struct router *router, struct spool *spool,
 	struct dispatch *d;
 
 	d = xcalloc(1, sizeof *d);
-	d->router = router;
+	atomic_store(&d->routes, routes_new(router, sinks, nsinks));
 	d->spool = spool;
 	d->seqtrack = seqtrack;
-	d->sinks = sinks;
-	d->nsinks = nsinks;
 	pthread_mutex_init(&d->src_lock, NULL);
+	pthread_mutex_init(&d->swap_lock, NULL);
 	return d;
+}
+
+/* Enter the current epoch and take the routes in force. */
+static struct dispatch_routes *
+routes_enter(struct dispatch *d, unsigned *ep)
+{
+	unsigned e;
+
+	for (;;) {
+		e = atomic_load(&d->epoch) & 1;
+		atomic_fetch_add(&d->users[e], 1);
+		if ((atomic_load(&d->epoch) & 1) == e)
+			break;
+		atomic_fetch_sub(&d->users[e], 1);
+	}
+	*ep = e;
+	return atomic_load(&d->routes);
+}
+
+static void
+routes_leave(struct dispatch *d, unsigned e)
+{
+	atomic_fetch_sub(&d->users[e], 1);
+}
+
+void
+dispatch_set_routes(struct dispatch *d, struct router *router,
+    struct sink **sinks, size_t nsinks, struct router **old_router,
+    struct sink ***old_sinks)
+{
+	struct dispatch_routes *old;
+	struct timespec ts = { 0, 100000 };
+	unsigned e;
+
+	pthread_mutex_lock(&d->swap_lock);
+	old = atomic_exchange(&d->routes, routes_new(router, sinks, nsinks));
+	e = atomic_fetch_add(&d->epoch, 1) & 1;
+	/* Requests are short: this waits for those that had the old routes. */
+	while (atomic_load(&d->users[e]) != 0)
+		nanosleep(&ts, NULL);
+	/* Filters kept by name keep counting from where they were. */
+	router_inherit_matches(router, old->router);
+	pthread_mutex_unlock(&d->swap_lock);
+	*old_router = old->router;
+	*old_sinks = old->sinks;
+	free(old);
 }
 
 void
@@ -135,6 +208,8 @@ dispatch_free(struct dispatch *d)
 {
 	if (d == NULL)
 		return;
+	free(atomic_load(&d->routes));
+	pthread_mutex_destroy(&d->swap_lock);
 	pthread_mutex_destroy(&d->src_lock);
 	free(d->srcs);
 	free(d);
@@ -180,6 +255,7 @@ int
 dispatch_accept(struct dispatch *d, const struct cimxml_message *msg,
     const struct record_source *src, const char **cause)
 {
+	struct dispatch_routes *rs;
 	struct scratch *sc;
 	struct route *rt;
 	struct record rec;
@@ -187,14 +263,18 @@ dispatch_accept(struct dispatch *d, const struct cimxml_message *msg,
 	uint64_t first;
 	size_t i, j, n = 0, nnames = 0, unrouted = 0, nf;
 	uint64_t fcount_small[64], *fcount;
+	unsigned epoch;
 	char *why = NULL;
+	int rc = 0;
 
 	if (msg->nexports == 0)
 		return 0;
-	sc = scratch_get(msg->nexports, msg->nexports * d->nsinks + 1);
-	rt = route_new(d->router);
+	/* The routes stay valid until routes_leave, past the append. */
+	rs = routes_enter(d, &epoch);
+	sc = scratch_get(msg->nexports, msg->nexports * rs->nsinks + 1);
+	rt = route_new(rs->router);
 	/* The matches of every record, counted once they are accepted. */
-	nf = router_nfilters(d->router);
+	nf = router_nfilters(rs->router);
 	fcount = nf <= 64 ? fcount_small : xcalloc(nf, sizeof *fcount);
 	memset(fcount, 0, (nf <= 64 ? 64 : nf) * sizeof *fcount);
 	for (i = 0; i < msg->nexports; i++) {
@@ -209,7 +289,7 @@ dispatch_accept(struct dispatch *d, const struct cimxml_message *msg,
 		rec.inst = inst;
 		rec.filters = NULL;
 		rec.nfilters = 0;
-		router_route(d->router, &rec, rt);
+		router_route(rs->router, &rec, rt);
 		for (j = 0; j < rt->nfilters; j++)
 			fcount[rt->fidx[j]]++;
 		rec.filters = rt->filters;
@@ -221,7 +301,7 @@ dispatch_accept(struct dispatch *d, const struct cimxml_message *msg,
 		sc->ents[n].routes = sc->names + nnames;
 		sc->ents[n].nroutes = rt->nsinks;
 		for (j = 0; j < rt->nsinks; j++)
-			sc->names[nnames++] = sink_name(d->sinks[rt->sinks[j]]);
+			sc->names[nnames++] = sink_name(rs->sinks[rt->sinks[j]]);
 		if (rt->nsinks == 0)
 			unrouted++;
 		n++;
@@ -237,20 +317,21 @@ dispatch_accept(struct dispatch *d, const struct cimxml_message *msg,
 		    "(503): %s", why != NULL ? why : "spool append failed");
 		free(why);
 		*cause = "the spool cannot be written; retry later";
-		if (fcount != fcount_small)
-			free(fcount);
-		return -1;
+		rc = -1;
+		goto out;
 	}
-	router_add_matches(d->router, fcount);
-	if (fcount != fcount_small)
-		free(fcount);
+	router_add_matches(rs->router, fcount);
 	for (i = 0; i < msg->nexports; i++)
 		seqtrack_commit(d->seqtrack, src->addr,
 		    msg->exports[i].indication, sc->verdicts[i]);
 	atomic_fetch_add(&d->indications, n);
 	atomic_fetch_add(&d->unrouted, unrouted);
 	source_seen(d, src->addr, n, msg->exports[msg->nexports - 1].indication);
-	return 0;
+out:
+	if (fcount != fcount_small)
+		free(fcount);
+	routes_leave(d, epoch);
+	return rc;
 }
 
 size_t
@@ -270,14 +351,29 @@ dispatch_sources(struct dispatch *d, struct dispatch_source **out)
 size_t
 dispatch_filters(struct dispatch *d, struct dispatch_filter **out)
 {
-	size_t i, n = router_nfilters(d->router);
+	struct dispatch_routes *rs;
+	unsigned epoch;
+	size_t i, n;
 
+	rs = routes_enter(d, &epoch);
+	n = router_nfilters(rs->router);
 	*out = xcalloc(n + 1, sizeof **out);
 	for (i = 0; i < n; i++) {
-		(*out)[i].name = router_filter_name(d->router, i);
-		(*out)[i].matched = router_matched(d->router, i);
+		(*out)[i].name = xstrdup(router_filter_name(rs->router, i));
+		(*out)[i].matched = router_matched(rs->router, i);
 	}
+	routes_leave(d, epoch);
 	return n;
+}
+
+void
+dispatch_filters_free(struct dispatch_filter *f, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(f[i].name);
+	free(f);
 }
 
 void

@@ -46,6 +46,15 @@ struct dispatch *dispatch_new(struct router *, struct spool *,
     struct seqtrack *, struct sink **sinks, size_t nsinks);
 void dispatch_free(struct dispatch *);
 /*
+ * Route new requests with `router` and `sinks` (reload); requests in
+ * progress finish with the old ones. Returns once none uses the old ones
+ * any more, handing them back (*old_router, *old_sinks) for the caller to
+ * free, with the config the old router borrows from. One thread at a time.
+ */
+void dispatch_set_routes(struct dispatch *, struct router *router,
+    struct sink **sinks, size_t nsinks, struct router **old_router,
+    struct sink ***old_sinks);
+/*
  * Accept every indication of `msg` (all exports have cim_error == 0): on
  * return 0 they are all in the spool (written, and synced per the fsync
  * setting), so the caller may answer 200. -1 (with *cause, static string)
@@ -63,10 +72,11 @@ void dispatch_get_stats(struct dispatch *, struct dispatch_stats *);
 
 /* One filter's matches (accepted indications), for stats. */
 struct dispatch_filter {
-	const char *name;       /* valid while the dispatcher's router is */
-	uint64_t matched;
+	char *name;
+	uint64_t matched;       /* since start, across reloads */
 };
-/* The filters in file order into a new array (*out, free()). */
+/* The filters in force, in file order, into a new array. */
 size_t dispatch_filters(struct dispatch *, struct dispatch_filter **out);
+void dispatch_filters_free(struct dispatch_filter *, size_t n);
 
 #endif

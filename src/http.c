@@ -63,6 +63,8 @@ struct http_daemon {
 	int fd;	       /* listening socket; -1 once closed */
 	bool quiesced; /* MHD gave the socket back to us */
 	bool tls;      /* an HTTPS daemon */
+	bool handed_over; /* a newer listener (reload) serves it too */
+	char bind[INET6_ADDRSTRLEN + 2]; /* the bind address asked for */
 	unsigned port;
 	char name[INET6_ADDRSTRLEN + 16]; /* "[::]:5988" */
 };
@@ -953,6 +955,17 @@ auth_log_err(void *arg, unsigned line, const char *msg)
 		log_warnx("%s: %s", path, msg);
 }
 
+bool
+http_tls_running(struct http_listener *hl)
+{
+	bool on;
+
+	pthread_rwlock_rdlock(&hl->sec);
+	on = hl->tls != NULL;
+	pthread_rwlock_unlock(&hl->sec);
+	return on;
+}
+
 int
 http_tls_reload(struct http_listener *hl, const struct listener_conf *conf,
     char **cause)
@@ -1014,16 +1027,20 @@ http_access_reload(struct http_listener *hl,
 	return 0;
 }
 
+static int take_socket(struct http_listener *old, const char *addr,
+    unsigned port, bool tls);
+
 /* Open and start one daemon per bind address on port (tls: HTTPS). */
 static int
 start_port(struct http_listener *hl, const struct listener_conf *conf,
     const char *const *bind, size_t nbind, bool any_v4, unsigned port,
-    bool tls, char **cause)
+    bool tls, struct http_listener *old, char **cause)
 {
 	struct http_daemon *hd;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	size_t i;
+	int fd;
 
 	/* With port 0, every address shares the port the first one got. */
 	for (i = 0; i < nbind; i++) {
@@ -1031,7 +1048,15 @@ start_port(struct http_listener *hl, const struct listener_conf *conf,
 		hd->hl = hl;
 		hd->fd = -1;
 		hd->tls = tls;
-		if (open_socket(hd, bind[i], port, !any_v4, cause) != 0)
+		snprintf(hd->bind, sizeof hd->bind, "%s", bind[i]);
+		if ((fd = take_socket(old, bind[i], port, tls)) != -1) {
+			/* Reload: the old listener's socket, still listening. */
+			snprintf(hd->name, sizeof hd->name, "%s", bind[i]);
+			if (adopt_socket(hd, fd, cause) != 0) {
+				close(fd);
+				return -1;
+			}
+		} else if (open_socket(hd, bind[i], port, !any_v4, cause) != 0)
 			return -1;
 		hl->ndaemons++;
 		port = hd->port;
@@ -1043,9 +1068,64 @@ start_port(struct http_listener *hl, const struct listener_conf *conf,
 	return 0;
 }
 
+/*
+ * A duplicate of the socket `old` listens on for bind address addr and
+ * port (marked as handed over, so that quiescing `old` leaves it open),
+ * or -1 if it has none.
+ */
+static int
+take_socket(struct http_listener *old, const char *addr, unsigned port,
+    bool tls)
+{
+	struct http_daemon *hd;
+	size_t i;
+	int fd;
+
+	if (old == NULL || port == 0)
+		return -1;
+	for (i = 0; i < old->ndaemons; i++) {
+		hd = &old->daemons[i];
+		if (hd->fd == -1 || hd->quiesced || hd->port != port ||
+		    hd->tls != tls || strcmp(hd->bind, addr) != 0)
+			continue;
+		if ((fd = fcntl(hd->fd, F_DUPFD_CLOEXEC, 0)) == -1)
+			return -1;
+		hd->handed_over = true;
+		return fd;
+	}
+	return -1;
+}
+
+static struct http_listener *
+listener_start(const struct listener_conf *conf, struct dispatch *dispatch,
+    const int *fds, const bool *fd_tls, size_t nfds,
+    struct http_listener *old, char **cause);
+
 struct http_listener *
 http_start(const struct listener_conf *conf, struct dispatch *dispatch,
     const int *fds, const bool *fd_tls, size_t nfds, char **cause)
+{
+	return listener_start(conf, dispatch, fds, fd_tls, nfds, NULL, cause);
+}
+
+struct http_listener *
+http_restart(struct http_listener *old, const struct listener_conf *conf,
+    struct dispatch *dispatch, char **cause)
+{
+	struct http_listener *hl;
+	size_t i;
+
+	hl = listener_start(conf, dispatch, NULL, NULL, 0, old, cause);
+	if (hl == NULL && old != NULL)
+		for (i = 0; i < old->ndaemons; i++)
+			old->daemons[i].handed_over = false;
+	return hl;
+}
+
+static struct http_listener *
+listener_start(const struct listener_conf *conf, struct dispatch *dispatch,
+    const int *fds, const bool *fd_tls, size_t nfds,
+    struct http_listener *old, char **cause)
 {
 	static const char *const default_bind[] = {"::", NULL};
 	const char *const *bind;
@@ -1123,11 +1203,11 @@ http_start(const struct listener_conf *conf, struct dispatch *dispatch,
 	}
 	if (nfds == 0 && conf->http_port != 0 &&
 	    start_port(hl, conf, bind, nbind, any_v4, conf->http_port, false,
-		cause) != 0)
+		old, cause) != 0)
 		goto fail;
 	if (nfds == 0 && conf->https_port != 0 &&
 	    start_port(hl, conf, bind, nbind, any_v4, conf->https_port, true,
-		cause) != 0)
+		old, cause) != 0)
 		goto fail;
 	return hl;
 
@@ -1161,9 +1241,11 @@ http_quiesce(struct http_listener *hl)
 		 * MHD threads may still look at the socket until
 		 * MHD_stop_daemon, so it is closed only then; shutting it
 		 * down now makes new connections fail at once instead of
-		 * waiting in the backlog.
+		 * waiting in the backlog, unless a newer listener took it
+		 * over (reload).
 		 */
-		shutdown(hd->fd, SHUT_RDWR);
+		if (!hd->handed_over)
+			shutdown(hd->fd, SHUT_RDWR);
 		log_info(
 		    "listener %s: no longer accepting connections", hd->name);
 	}

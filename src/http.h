@@ -47,6 +47,16 @@ struct http_stats {
 struct http_listener *http_start(const struct listener_conf *conf,
     struct dispatch *, const int *fds, const bool *tls, size_t nfds,
     char **cause);
+/*
+ * Reload: start a listener for `conf` beside `old` (which keeps serving).
+ * Sockets of `old` whose bind address and port stay are shared, not bound
+ * again, so that quiescing and stopping `old` afterwards refuses no
+ * connection on them; the others are bound anew. NULL with *cause if one
+ * cannot be bound (the port is in use, or below 1024 without the
+ * privilege); `old` is unchanged then.
+ */
+struct http_listener *http_restart(struct http_listener *old,
+    const struct listener_conf *conf, struct dispatch *, char **cause);
 /* Stop accepting new connections; requests in progress go on. */
 void http_quiesce(struct http_listener *);
 /* Wait until no request is in progress; false if timeout_ms passed first. */
@@ -76,6 +86,8 @@ bool http_socket_tls(const struct http_listener *, size_t i);
  */
 int http_tls_reload(struct http_listener *, const struct listener_conf *,
     char **cause);
+/* Does the listener serve HTTPS? */
+bool http_tls_running(struct http_listener *);
 /*
  * Re-read users_file (auth = basic; the cache of verified credentials
  * starts empty), allow and allow_basic_over_http from conf. -1 with

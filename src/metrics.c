@@ -31,7 +31,7 @@
 #include "xmalloc.h"
 
 struct metrics {
-	struct control_state st;
+	const struct control_state *st;
 	struct MHD_Daemon *mhd;
 	int fd;
 };
@@ -270,7 +270,7 @@ metrics_render(const struct control_state *st, struct buf *b)
 		label_value(b, fs[i].name);
 		buf_printf(b, "\"} %llu\n", (unsigned long long)fs[i].matched);
 	}
-	free(fs);
+	dispatch_filters_free(fs, n);
 }
 
 static enum MHD_Result
@@ -319,7 +319,11 @@ metrics_access(void *arg, struct MHD_Connection *c, const char *url,
 	if (strcmp(url, "/metrics") != 0)
 		return metrics_answer(c, 404, "text/plain; charset=utf-8",
 		    xstrdup("not found: try /metrics\n"), 24);
-	metrics_render(&m->st, &b);
+	if (m->st->lock != NULL)
+		pthread_rwlock_rdlock(m->st->lock);
+	metrics_render(m->st, &b);
+	if (m->st->lock != NULL)
+		pthread_rwlock_unlock(m->st->lock);
 	body = buf_steal(&b, &len);
 	return metrics_answer(c, 200, "text/plain; version=0.0.4; "
 	    "charset=utf-8", body, len);
@@ -373,7 +377,7 @@ metrics_start(const struct control_state *st, char **cause)
 	if ((fd = metrics_bind(listen_on, cause)) == -1)
 		return NULL;
 	m = xcalloc(1, sizeof *m);
-	m->st = *st;
+	m->st = st;
 	m->fd = fd;
 	m->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
 	    MHD_USE_POLL, 0, NULL, NULL, metrics_access, m,

@@ -107,6 +107,20 @@ router_add_matches(const struct router *r, const uint64_t *counts)
 			    memory_order_relaxed);
 }
 
+void
+router_inherit_matches(const struct router *r, const struct router *old)
+{
+	size_t i, j;
+
+	for (i = 0; i < r->nfilters; i++)
+		for (j = 0; j < old->nfilters; j++)
+			if (strcmp(r->filters[i].name, old->filters[j].name) == 0) {
+				atomic_fetch_add(&r->matched[i],
+				    atomic_load(&old->matched[j]));
+				break;
+			}
+}
+
 const char *
 router_filter_name(const struct router *r, size_t i)
 {

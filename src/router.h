@@ -51,6 +51,8 @@ void router_route(
  * are accepted). Any thread.
  */
 void router_add_matches(const struct router *, const uint64_t *counts);
+/* Add old's counts to r's filters of the same name (reload). */
+void router_inherit_matches(const struct router *r, const struct router *old);
 /* Filter i (in file order): its name and matches counted so far. */
 const char *router_filter_name(const struct router *, size_t i);
 uint64_t router_matched(const struct router *, size_t i);

@@ -58,6 +58,8 @@ struct sink {
 	bool stop_seen;              /* writer has retried once since stop */
 	bool closed;
 	struct timespec deadline;    /* CLOCK_MONOTONIC end of draining */
+	bool redeliver_req;          /* sink_redeliver: [rd_from, rd_to] */
+	uint64_t rd_from, rd_to;
 
 	uint64_t delivered;
 	uint64_t dropped;
@@ -77,6 +79,8 @@ struct sink {
 	bool losing;                 /* in a loss episode */
 	uint64_t lost_from, lost_to, lost_episode;
 	uint64_t rng;
+	bool replaying;              /* sending [.., replay_end] again */
+	uint64_t replay_end, replay_resume;
 };
 
 static const struct sink_ops *const sink_kinds[] = {
@@ -559,6 +563,66 @@ sink_deliver(struct sink *s, const struct spool_record *recs, size_t n,
 	return ok;
 }
 
+/*
+ * Take a redeliver request (lock held): remember where the reader is, and
+ * read from rd_from again up to rd_to or that position, whichever is
+ * first; records at and after it were not delivered yet and come as usual.
+ */
+static void
+sink_replay_begin(struct sink *s)
+{
+	struct spool_reader_stats rs;
+	uint64_t resume;
+
+	s->redeliver_req = false;
+	spool_reader_get_stats(s->reader, &rs);
+	resume = s->replaying ? s->replay_resume : rs.position;
+	if (s->rd_from >= resume) {
+		/* Not delivered yet anyway: nothing to send again. */
+		if (!s->replaying)
+			spool_reader_hold(s->reader, 0);
+		return;
+	}
+	s->replaying = true;
+	s->replay_resume = resume;
+	s->replay_end = s->rd_to < resume - 1 ? s->rd_to : resume - 1;
+	spool_reader_seek(s->reader, s->rd_from);
+	log_info("sink %s: delivering records %llu to %llu again, then going "
+	    "on from %llu", s->conf.name, (unsigned long long)s->rd_from,
+	    (unsigned long long)s->replay_end, (unsigned long long)resume);
+}
+
+/*
+ * While replaying: keep the records read up to replay_end; once past it,
+ * move the reader back to where it was. Records the spool lost meanwhile
+ * had been delivered before, so they are not counted as lost again.
+ */
+static int
+sink_replay_trim(struct sink *s, struct spool_record *recs, int n,
+    struct spool_gap *gap)
+{
+	struct spool_reader_stats rs;
+	int k;
+
+	if (gap->reason != SPOOL_GAP_NONE)
+		log_warnx("sink %s: records %llu to %llu cannot be delivered "
+		    "again: %s meanwhile", s->conf.name,
+		    (unsigned long long)gap->from, (unsigned long long)gap->to,
+		    gap_reason(gap->reason));
+	gap->reason = SPOOL_GAP_NONE;
+	for (k = 0; k < n && recs[k].seq <= s->replay_end; k++)
+		;
+	spool_reader_get_stats(s->reader, &rs);
+	if (k < n || rs.position > s->replay_end) {
+		s->replaying = false;
+		spool_reader_hold(s->reader, 0);
+		spool_reader_seek(s->reader, s->replay_resume);
+		log_info("sink %s: records up to %llu delivered again",
+		    s->conf.name, (unsigned long long)s->replay_end);
+	}
+	return k;
+}
+
 /* The writer thread: reads and delivers until stopped and drained. */
 static void *
 sink_writer(void *arg)
@@ -583,11 +647,15 @@ sink_writer(void *arg)
 			break;
 		}
 		stopping = s->stopping;
+		if (s->redeliver_req)
+			sink_replay_begin(s);
 		pthread_mutex_unlock(&s->lock);
 
 		n = spool_reader_read(s->reader, recs, SINK_BATCH_RECORDS,
 		    stopping ? 0 : SINK_IDLE_MS, &gap);
 		error = errno;
+		if (s->replaying && n >= 0)
+			n = sink_replay_trim(s, recs, n, &gap);
 		if (gap.reason != SPOOL_GAP_NONE)
 			sink_lost(s, &gap);
 		if (n == -1) {
@@ -631,11 +699,17 @@ sink_writer(void *arg)
 int
 sink_start(struct sink *s, struct spool *sp, char **cause)
 {
+	return sink_start_at(s, sp, SPOOL_START_OLDEST, cause);
+}
+
+int
+sink_start_at(struct sink *s, struct spool *sp, enum spool_start start,
+    char **cause)
+{
 	struct spool_reader_stats rs;
 	int error;
 
-	s->reader = spool_reader_open(sp, s->conf.name, SPOOL_START_OLDEST,
-	    cause);
+	s->reader = spool_reader_open(sp, s->conf.name, start, cause);
 	if (s->reader == NULL)
 		return -1;
 	s->spool = sp;
@@ -654,6 +728,30 @@ sink_start(struct sink *s, struct spool *sp, char **cause)
 	s->started = true;
 	pthread_mutex_unlock(&s->lock);
 	return 0;
+}
+
+int
+sink_redeliver(struct sink *s, uint64_t from, uint64_t to, uint64_t *position,
+    char **cause)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (!s->started || s->stopping) {
+		xasprintf(cause, "sink %s is not running", s->conf.name);
+		rc = -1;
+	} else {
+		s->redeliver_req = true;
+		s->rd_from = from;
+		s->rd_to = to;
+		*position = s->passed;
+		/* Retention keeps the range until the writer has read it. */
+		spool_reader_hold(s->reader, from);
+		spool_reader_interrupt(s->reader);
+		pthread_cond_broadcast(&s->wake);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
 }
 
 int
@@ -716,6 +814,7 @@ sink_stop(struct sink *s, unsigned timeout_sec)
 
 	if (s->started) {
 		pthread_join(s->thread, NULL);
+		spool_reader_hold(s->reader, 0);
 		if (spool_reader_flush(s->reader) == -1)
 			log_warn("sink %s: cannot persist its cursor",
 			    s->conf.name);

@@ -18,8 +18,7 @@
 #include <time.h>
 
 #include "config.h"
-
-struct spool;
+#include "spool.h"
 
 /*
  * One record to deliver: its seq and its JSON line (ending '\n', not
@@ -87,6 +86,24 @@ struct sink *sink_new_with_ops(const struct sink_conf *conf,
  * thread. -1 with *cause on failure.
  */
 int sink_start(struct sink *, struct spool *, char **cause);
+/*
+ * The same, starting at `start` when the sink has no cursor yet (a sink a
+ * reload adds starts at SPOOL_START_NEW: nothing before it was routed to
+ * it).
+ */
+int sink_start_at(struct sink *, struct spool *, enum spool_start start,
+    char **cause);
+/*
+ * Send records [from, to] routed to the sink again (to: UINT64_MAX for
+ * "up to where it is"), then go on from where the writer was: records it
+ * had delivered after `to` are not sent again, those it had not are sent
+ * as usual. The writer takes the request before its next read. *position
+ * is the sink's position when asked. -1 with *cause if it is not running.
+ * The cursor does not move back: after a crash meanwhile the replay is
+ * not resumed.
+ */
+int sink_redeliver(struct sink *, uint64_t from, uint64_t to,
+    uint64_t *position, char **cause);
 /* Ask the writer to reopen its output before its next delivery. */
 void sink_reopen(struct sink *);
 /*

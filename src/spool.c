@@ -63,6 +63,7 @@ struct seg {
 struct cursor {
 	char *name;
 	uint64_t persisted;	     /* next seq, as on disk */
+	uint64_t hold;		     /* 0, or retention keeps seqs >= it */
 	struct spool_reader *reader; /* open reader, or NULL */
 };
 
@@ -874,6 +875,9 @@ retain_locked(struct spool *sp)
 	for (i = 0; i < sp->ncurs; i++)
 		if (sp->curs[i]->persisted < min_cur)
 			min_cur = sp->curs[i]->persisted;
+	for (i = 0; i < sp->ncurs; i++)
+		if (sp->curs[i]->hold != 0 && sp->curs[i]->hold < min_cur)
+			min_cur = sp->curs[i]->hold;
 	while (sp->nsegs > 1) {
 		next = sp->segs[1].first;
 		seg_name(name, sp->segs[0].first);
@@ -1754,6 +1758,16 @@ spool_reader_close(struct spool_reader *r)
 	reader_drop_seg(r);
 	free(r->buf);
 	free(r);
+}
+
+void
+spool_reader_hold(struct spool_reader *r, uint64_t seq)
+{
+	if (r->cur == NULL)
+		return;
+	pthread_mutex_lock(&r->sp->lock);
+	r->cur->hold = seq;
+	pthread_mutex_unlock(&r->sp->lock);
 }
 
 void

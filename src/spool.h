@@ -209,6 +209,12 @@ int spool_reader_flush(struct spool_reader *);
 /* Read from `seq` next (redeliver, subscribers' numeric "from"); acks
  * unchanged. */
 void spool_reader_seek(struct spool_reader *, uint64_t seq);
+/*
+ * Keep records from seq on (0: release) as if the cursor were there,
+ * while a named reader reads back behind its cursor (redeliver); only
+ * spool_max_size and spool_max_age remove them meanwhile. Not persisted.
+ */
+void spool_reader_hold(struct spool_reader *, uint64_t seq);
 /* Make a blocked (or the next) spool_reader_read return 0 now. Any thread. */
 void spool_reader_interrupt(struct spool_reader *);
 /* The reader's name, NULL if unnamed. */

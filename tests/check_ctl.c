@@ -872,54 +872,6 @@ END_TEST
 
 /* Control socket */
 
-/* A connection to a daemon's control socket. */
-static int
-ctl_connect(const struct tu_daemon *d)
-{
-	struct sockaddr_un sun;
-	int fd, tries;
-
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof sun.sun_path, "%s/control.sock", d->dir);
-	/* The socket comes up just after the HTTP port the start waits on. */
-	for (tries = 0;; tries++) {
-		ck_assert_int_ne(fd = socket(AF_UNIX, SOCK_STREAM, 0), -1);
-		if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0)
-			return fd;
-		ck_assert_msg((errno == ENOENT || errno == ECONNREFUSED) &&
-		    tries < 1000, "connect %s: %s", sun.sun_path,
-		    strerror(errno));
-		close(fd);
-		usleep(10000);
-	}
-}
-
-/* Send one request line, read one answer line (bounded wait). */
-static json_object *
-ctl_ask(int fd, const char *req)
-{
-	struct buf b = BUF_INIT;
-	struct pollfd pfd = { fd, POLLIN, 0 };
-	char tmp[4096];
-	json_object *o;
-	ssize_t n;
-
-	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
-	for (;;) {
-		ck_assert_msg(poll(&pfd, 1, 10000) == 1, "no answer to %s", req);
-		n = read(fd, tmp, sizeof tmp);
-		ck_assert_msg(n > 0, "connection closed on %s", req);
-		buf_add(&b, tmp, (size_t)n);
-		if (b.data[b.len - 1] == '\n')
-			break;
-	}
-	ck_assert_ptr_eq(memchr(b.data, '\n', b.len), b.data + b.len - 1);
-	o = tu_json(b.data);
-	buf_free(&b);
-	return o;
-}
-
 static bool
 jbool(json_object *o, const char *path)
 {
@@ -938,7 +890,7 @@ jerror(json_object *o)
 static bool
 delivered_5(void *arg)
 {
-	json_object *o = ctl_ask(*(int *)arg, "{\"op\":\"sinks\"}\n");
+	json_object *o = tu_ctl_ask(*(int *)arg, "{\"op\":\"sinks\"}\n");
 	bool done = json_object_get_int(json_object_object_get(
 	    json_object_array_get_idx(tu_jget(o, "result"), 0),
 	    "delivered")) == 5;
@@ -953,10 +905,10 @@ START_TEST(test_control_answers)
 	char *body;
 	size_t len;
 	json_object *o, *l;
-	int fd = ctl_connect(d), i;
+	int fd = tu_ctl_connect(d), i;
 	struct tu_response *resp;
 
-	o = ctl_ask(fd, "{\"op\":\"status\"}\n");
+	o = tu_ctl_ask(fd, "{\"op\":\"status\"}\n");
 	ck_assert(jbool(o, "ok"));
 	ck_assert_int_eq(json_object_get_int(tu_jget(o, "result.pid")),
 	    d->pid);
@@ -979,7 +931,7 @@ START_TEST(test_control_answers)
 	for (i = 0; i < 1000 && !delivered_5(&fd); i++)
 		usleep(10000);
 	ck_assert(delivered_5(&fd));
-	o = ctl_ask(fd, "{\"op\":\"stats\"}\r\n");
+	o = tu_ctl_ask(fd, "{\"op\":\"stats\"}\r\n");
 	ck_assert(jbool(o, "ok"));
 	ck_assert_int_eq(json_object_get_int(tu_jget(o,
 	    "result.indications.accepted")), 5);
@@ -995,32 +947,42 @@ START_TEST(test_control_answers)
 	json_object_put(o);
 
 	/* Bad requests: an error each, and the connection goes on. */
-	o = ctl_ask(fd, "nonsense\n");
+	o = tu_ctl_ask(fd, "nonsense\n");
 	ck_assert_msg(strstr(jerror(o), "not a JSON object") != NULL, "%s",
 	    jerror(o));
 	json_object_put(o);
-	o = ctl_ask(fd, "{\"opx\":1}\n");
+	o = tu_ctl_ask(fd, "{\"opx\":1}\n");
 	ck_assert_str_eq(jerror(o), "request has no \"op\" string");
 	json_object_put(o);
-	o = ctl_ask(fd, "[1,2]\n");
+	o = tu_ctl_ask(fd, "[1,2]\n");
 	ck_assert_str_eq(jerror(o), "request has no \"op\" string");
 	json_object_put(o);
-	o = ctl_ask(fd, "{\"op\":\"frobnicate\"}\n");
+	o = tu_ctl_ask(fd, "{\"op\":\"frobnicate\"}\n");
 	ck_assert_str_eq(jerror(o), "unknown op 'frobnicate'");
 	json_object_put(o);
-	o = ctl_ask(fd, "{\"op\":\"redeliver\"}\n");
-	ck_assert_str_eq(jerror(o), "op 'redeliver' is not supported by this "
-	    "build yet");
+	o = tu_ctl_ask(fd, "{\"op\":\"redeliver\"}\n");
+	ck_assert_str_eq(jerror(o), "redeliver needs \"sink\": NAME");
 	json_object_put(o);
-	o = ctl_ask(fd, "{\"op\":\"reload\"}\n");
-	ck_assert_str_eq(jerror(o), "op 'reload' is not supported by this "
-	    "build yet");
+	o = tu_ctl_ask(fd, "{\"op\":\"redeliver\",\"sink\":\"nope\","
+	    "\"from\":1}\n");
+	ck_assert_str_eq(jerror(o), "unknown sink 'nope'");
 	json_object_put(o);
-	o = ctl_ask(fd, "{\"op\":\"status\"} x\n");
+	o = tu_ctl_ask(fd, "{\"op\":\"redeliver\",\"sink\":\"out\","
+	    "\"from\":-1}\n");
+	ck_assert_msg(strstr(jerror(o), "\"from\": a sequence number") !=
+	    NULL, "%s", jerror(o));
+	json_object_put(o);
+	/* The same config again: a reload that changes nothing. */
+	o = tu_ctl_ask(fd, "{\"op\":\"reload\"}\n");
+	ck_assert(jbool(o, "ok"));
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(
+	    tu_jget(o, "result.sinks.unchanged"), 0)), "out");
+	json_object_put(o);
+	o = tu_ctl_ask(fd, "{\"op\":\"status\"} x\n");
 	ck_assert_msg(strstr(jerror(o), "text after the object") != NULL, "%s",
 	    jerror(o));
 	json_object_put(o);
-	o = ctl_ask(fd, "{\"op\":\"status\"}\n");
+	o = tu_ctl_ask(fd, "{\"op\":\"status\"}\n");
 	ck_assert(jbool(o, "ok"));
 	json_object_put(o);
 	close(fd);
@@ -1036,7 +998,7 @@ START_TEST(test_control_long_line)
 	struct pollfd pfd;
 	struct buf b = BUF_INIT;
 	json_object *o;
-	int fd = ctl_connect(d), other = ctl_connect(d);
+	int fd = tu_ctl_connect(d), other = tu_ctl_connect(d);
 	ssize_t n;
 
 	memset(big, 'x', 70000);
@@ -1055,7 +1017,7 @@ START_TEST(test_control_long_line)
 	ck_assert_str_eq(jerror(o), "request longer than 65536 bytes");
 	json_object_put(o);
 	/* The other connection is served still. */
-	o = ctl_ask(other, "{\"op\":\"sinks\"}\n");
+	o = tu_ctl_ask(other, "{\"op\":\"sinks\"}\n");
 	ck_assert(jbool(o, "ok"));
 	json_object_put(o);
 	close(fd);
@@ -1079,7 +1041,7 @@ START_TEST(test_ctl_daemon_commands)
 	ck_assert_int_eq(r.status, 0);
 	run_free(&r);
 	ck_assert(tu_wait_lines(d->out, 3, 10000));
-	close(ctl_connect(d)); /* the control socket is up */
+	close(tu_ctl_connect(d)); /* the control socket is up */
 
 	r = run_ctl(NULL, "status", "--socket", sock, NULL);
 	ck_assert_msg(r.status == 0, "%s", r.err);
@@ -1169,8 +1131,8 @@ START_TEST(test_control_socket_in_use)
 	kill(d->pid, SIGKILL);
 	ck_assert(tu_daemon_wait(d, 10000));
 	tu_daemon_restart(d);
-	fd = ctl_connect(d);
-	o = ctl_ask(fd, "{\"op\":\"status\"}\n");
+	fd = tu_ctl_connect(d);
+	o = tu_ctl_ask(fd, "{\"op\":\"status\"}\n");
 	ck_assert(jbool(o, "ok"));
 	json_object_put(o);
 	close(fd);
@@ -1219,7 +1181,7 @@ START_TEST(test_ctl_sources)
 		tu_response_free(resp);
 		free(body);
 	}
-	close(ctl_connect(d)); /* the control socket is up */
+	close(tu_ctl_connect(d)); /* the control socket is up */
 	r = run_ctl(NULL, "--json", "sources", "--socket", sock, NULL);
 	ck_assert_msg(r.status == 0, "%s", r.err);
 	o = json_tokener_parse(r.out);

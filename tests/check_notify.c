@@ -5,7 +5,8 @@
  * the listener is up), the STATUS= line with the rates and the count of
  * received indications, and STOPPING=1 at shutdown; and socket
  * activation (LISTEN_FDS, LISTEN_FDNAMES): requests served on the passed
- * socket; and the watchdog, which stops pinging while a sink is stuck.
+ * socket; and the watchdog, which stops pinging while a sink is stuck;
+ * and SIGHUP: RELOADING=1 with a plausible MONOTONIC_USEC, then READY=1.
  *
  * Every wait is on a condition with a bounded timeout.
  */
@@ -86,26 +87,40 @@ wait_message(int fd, struct buf *all, const char *needle,
 	return NULL;
 }
 
+/*
+ * Start the daemon with NOTIFY_SOCKET at dir/notify (*fd, *path and *env0
+ * are the caller's to close and free) and wait for its READY=1.
+ */
+static struct tu_daemon *
+start_notified(const char *dir, int *fd, char **path, char **env0,
+    struct buf *all)
+{
+	struct tu_daemon *d;
+	const char *env[2];
+	char *m;
+
+	xasprintf(path, "%s/notify", dir);
+	*fd = notify_socket(*path);
+	xasprintf(env0, "NOTIFY_SOCKET=%s", *path);
+	env[0] = *env0;
+	env[1] = NULL;
+	d = tu_daemon_start_env(NULL, NULL, env);
+	m = wait_message(*fd, all, "READY=1", 20000);
+	ck_assert_msg(m != NULL, "no READY=1; got:\n%s", all->data);
+	free(m);
+	return d;
+}
+
 START_TEST(test_ready_status_stopping)
 {
 	struct tu_daemon *d;
 	struct tu_response *resp;
 	struct buf all = BUF_INIT;
 	char *dir = tu_tmpdir(), *path, *env0, *m, *body;
-	const char *env[2];
 	size_t len;
 	int fd, i;
 
-	xasprintf(&path, "%s/notify", dir);
-	fd = notify_socket(path);
-	xasprintf(&env0, "NOTIFY_SOCKET=%s", path);
-	env[0] = env0;
-	env[1] = NULL;
-	d = tu_daemon_start_env(NULL, NULL, env);
-
-	m = wait_message(fd, &all, "READY=1", 20000);
-	ck_assert_msg(m != NULL, "no READY=1; got:\n%s", all.data);
-	free(m);
+	d = start_notified(dir, &fd, &path, &env0, &all);
 
 	body = tu_sample("alert-indication.xml", &len);
 	for (i = 0; i < 3; i++) {
@@ -136,40 +151,6 @@ START_TEST(test_ready_status_stopping)
 END_TEST
 
 /* A listening TCP socket on 127.0.0.1 with a port of its own. */
-static int
-listen_tcp(unsigned *port)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof sin;
-	int fd;
-
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
-	ck_assert_int_eq(listen(fd, 16), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	*port = ntohs(sin.sin_port);
-	return fd;
-}
-
-static bool
-port_refuses(unsigned port)
-{
-	struct sockaddr_in sin;
-	int fd, rc;
-
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons((uint16_t)port);
-	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
-	rc = connect(fd, (struct sockaddr *)&sin, sizeof sin);
-	close(fd);
-	return rc == -1;
-}
-
 /*
  * Socket activation: the sockets come as fds 3 and 4 with LISTEN_FDS,
  * LISTEN_PID and LISTEN_FDNAMES=http:https; indications are served on the
@@ -193,8 +174,8 @@ socket_activation(bool https)
 		prog = BUILDDIR "/src/cimlistend";
 	xasprintf(&path, "%s/notify", dir);
 	fd = notify_socket(path);
-	s1 = listen_tcp(&port);
-	s2 = listen_tcp(&port2);
+	s1 = tu_listen_tcp(&port);
+	s2 = tu_listen_tcp(&port2);
 	xasprintf(&conf, "%s/c.conf", dir);
 	xasprintf(&out, "%s/out.jsonl", dir);
 	xasprintf(&logp, "%s/stderr.log", dir);
@@ -250,7 +231,7 @@ socket_activation(bool https)
 	tu_response_free(resp);
 	ck_assert(tu_wait_lines(out, 1, 10000));
 	/* The configured port was not bound, the https one served or closed. */
-	ck_assert(port_refuses(cport));
+	ck_assert(tu_port_refuses(cport));
 	log = tu_read_file(logp, NULL);
 	if (https) {
 		struct tls_req q = {.https = true};
@@ -260,7 +241,7 @@ socket_activation(bool https)
 		ck_assert_msg(strstr(log, "listening on 127.0.0.1:") != NULL &&
 		    strstr(log, "for HTTPS") != NULL, "%s", log);
 	} else {
-		ck_assert(port_refuses(port2));
+		ck_assert(tu_port_refuses(port2));
 		ck_assert_msg(strstr(log, "passed socket 4 named 'https': not "
 		    "used (https_port or certfile not set), closed") != NULL,
 		    "%s", log);
@@ -414,6 +395,74 @@ START_TEST(test_watchdog)
 	free(dir);
 }
 END_TEST
+/* CLOCK_MONOTONIC now, in microseconds. */
+static unsigned long long
+mono_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000ULL +
+	    (unsigned long long)ts.tv_nsec / 1000;
+}
+
+/*
+ * SIGHUP: RELOADING=1 with MONOTONIC_USEC between the clock before the
+ * signal and after the message, then READY=1 with a STATUS= of the
+ * result; a reload of a broken config brackets the same way.
+ */
+START_TEST(test_reload_notify)
+{
+	struct tu_daemon *d;
+	struct buf all = BUF_INIT;
+	char *dir = tu_tmpdir(), *path, *env0, *m, *p, *conf;
+	unsigned long long before, after, usec;
+	size_t len;
+	int fd;
+
+	d = start_notified(dir, &fd, &path, &env0, &all);
+
+	before = mono_usec();
+	ck_assert_int_eq(kill(d->pid, SIGHUP), 0);
+	m = wait_message(fd, &all, "RELOADING=1", 20000);
+	after = mono_usec();
+	ck_assert_msg(m != NULL, "no RELOADING=1; got:\n%s", all.data);
+	ck_assert_ptr_nonnull(p = strstr(m, "MONOTONIC_USEC="));
+	usec = strtoull(p + 15, NULL, 10);
+	ck_assert_msg(usec >= before && usec <= after, "MONOTONIC_USEC=%llu "
+	    "not within [%llu, %llu]", usec, before, after);
+	free(m);
+	m = wait_message(fd, &all, "READY=1", 20000);
+	ck_assert_msg(m != NULL, "no READY=1 after the reload; got:\n%s",
+	    all.data);
+	ck_assert_msg(strstr(m, "STATUS=Reloaded") != NULL, "%s", m);
+	free(m);
+
+	/* A broken config: the same bracket, the failure in STATUS=. */
+	conf = tu_read_file(d->conf, &len);
+	ck_assert_ptr_nonnull(conf);
+	tu_write_file(d->conf, "[nonsense\n", 10);
+	ck_assert_int_eq(kill(d->pid, SIGHUP), 0);
+	m = wait_message(fd, &all, "RELOADING=1", 20000);
+	ck_assert_msg(m != NULL, "no RELOADING=1; got:\n%s", all.data);
+	free(m);
+	m = wait_message(fd, &all, "READY=1", 20000);
+	ck_assert_msg(m != NULL, "no READY=1 after the failed reload; "
+	    "got:\n%s", all.data);
+	ck_assert_msg(strstr(m, "STATUS=Reload failed") != NULL, "%s", m);
+	free(m);
+	tu_write_file(d->conf, conf, len);
+	free(conf);
+
+	ck_assert_int_eq(tu_daemon_stop(d), 0);
+	close(fd);
+	buf_free(&all);
+	free(env0);
+	free(path);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
 
 static Suite *
 suite(void)
@@ -426,6 +475,7 @@ suite(void)
 	tcase_add_test(tc, test_socket_activation);
 	tcase_add_test(tc, test_socket_activation_https);
 	tcase_add_test(tc, test_watchdog);
+	tcase_add_test(tc, test_reload_notify);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +26,8 @@
 #include <curl/curl.h>
 
 #include "testutil.h"
+
+#include "buf.h"
 
 const char *const tu_sfcb_headers[] = {
 	"Content-type: application/xml; charset=\"utf-8\"",
@@ -783,4 +786,86 @@ tu_jget(json_object *o, const char *dotted)
 	}
 	free(copy);
 	return cur;
+}
+
+/* A connection to a daemon's control socket. */
+int
+tu_ctl_connect(const struct tu_daemon *d)
+{
+	struct sockaddr_un sun;
+	int fd, tries;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s/control.sock", d->dir);
+	/* The socket comes up just after the HTTP port the start waits on. */
+	for (tries = 0;; tries++) {
+		ck_assert_int_ne(fd = socket(AF_UNIX, SOCK_STREAM, 0), -1);
+		if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0)
+			return fd;
+		ck_assert_msg((errno == ENOENT || errno == ECONNREFUSED) &&
+		    tries < 1000, "connect %s: %s", sun.sun_path,
+		    strerror(errno));
+		close(fd);
+		usleep(10000);
+	}
+}
+
+/* Send one request line, read one answer line (bounded wait). */
+json_object *
+tu_ctl_ask(int fd, const char *req)
+{
+	struct buf b = BUF_INIT;
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	char tmp[4096];
+	json_object *o;
+	ssize_t n;
+
+	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	for (;;) {
+		ck_assert_msg(poll(&pfd, 1, 60000) == 1, "no answer to %s", req);
+		n = read(fd, tmp, sizeof tmp);
+		ck_assert_msg(n > 0, "connection closed on %s", req);
+		buf_add(&b, tmp, (size_t)n);
+		if (b.data[b.len - 1] == '\n')
+			break;
+	}
+	ck_assert_ptr_eq(memchr(b.data, '\n', b.len), b.data + b.len - 1);
+	o = tu_json(b.data);
+	buf_free(&b);
+	return o;
+}
+
+int
+tu_listen_tcp(unsigned *port)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof sin;
+	int fd;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_eq(listen(fd, 16), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+bool
+tu_port_refuses(unsigned port)
+{
+	struct sockaddr_in sin;
+	int fd, rc;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((uint16_t)port);
+	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	rc = connect(fd, (struct sockaddr *)&sin, sizeof sin);
+	close(fd);
+	return rc == -1;
 }

@@ -135,6 +135,18 @@ int tu_raw_status(const char *resp);
 /* Header value out of a raw response (malloc'd) or NULL. */
 char *tu_raw_header(const char *resp, const char *name);
 
+/*
+ * A connection to the daemon's control socket (d->dir/control.sock),
+ * retried (bounded) while it is not there yet.
+ */
+int tu_ctl_connect(const struct tu_daemon *d);
+/* Send one request line, read one answer line (bounded wait); parsed. */
+json_object *tu_ctl_ask(int fd, const char *req);
+/* A socket listening on 127.0.0.1 at a port of the kernel's (*port). */
+int tu_listen_tcp(unsigned *port);
+/* Is a connection to 127.0.0.1:port refused? */
+bool tu_port_refuses(unsigned port);
+
 /* Parse one JSON line, aborting the test if it is not a JSON object. */
 json_object *tu_json(const char *line);
 /* Dig into a JSON object: "properties.PerceivedSeverity.value" style path. */
