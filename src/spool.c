@@ -11,7 +11,10 @@
  * of new segments) and fails every appender in it; seqs are only consumed
  * by a successful pass. Readers see records up to the last committed pass
  * (after its sync when syncing), read the segment files with buffered
- * pread and hand out pointers into their buffer.
+ * pread and hand out pointers into their buffer. A write pass wakes only
+ * the readers asleep for want of records; a reader whose last read returned
+ * some polls for SPOOL_LINGER_US first, so that under load a sink takes
+ * records in batches instead of being woken by every append.
  */
 #include "autoconf.h"
 
@@ -49,6 +52,8 @@
 #define READ_BUF_SIZE ((size_t)256 << 10)
 #define SCAN_BUF_SIZE ((size_t)1 << 20)
 #define MAINTAIN_EVERY_MS 1000
+/* How long a reader that just got records polls before sleeping. */
+#define SPOOL_LINGER_US 1000
 
 static const unsigned char seg_magic[8] = {
     'C', 'L', 'S', 'P', 'O', 'O', 'L', 0x1a};
@@ -98,6 +103,7 @@ struct spool {
 	pthread_cond_t read_cv;	 /* new records are visible */
 
 	/* Under lock. */
+	unsigned read_sleepers; /* readers in a long wait: appends wake them */
 	struct req *pending;
 	struct req **pending_tail;
 	size_t pending_n;    /* records */
@@ -147,6 +153,7 @@ struct spool_reader {
 	_Atomic uint64_t nread;
 	_Atomic uint64_t acked_st;
 	_Atomic uint64_t persisted;
+	bool lingering; /* its last read returned records: polls a moment */
 };
 
 struct frame {
@@ -329,6 +336,17 @@ ts_add_us(struct timespec *ts, uint64_t us)
 		ts->tv_sec++;
 		ts->tv_nsec -= 1000000000;
 	}
+}
+
+/* <0, 0, >0 as a is before, at or after b. */
+static int
+ts_cmp(const struct timespec *a, const struct timespec *b)
+{
+	if (a->tv_sec != b->tv_sec)
+		return a->tv_sec < b->tv_sec ? -1 : 1;
+	if (a->tv_nsec != b->tv_nsec)
+		return a->tv_nsec < b->tv_nsec ? -1 : 1;
+	return 0;
 }
 
 /* Plain I/O. */
@@ -1522,7 +1540,7 @@ lead(struct spool *sp)
 	}
 	sp->busy = false;
 	pthread_cond_broadcast(&sp->done_cv);
-	if (rc == 0)
+	if (rc == 0 && sp->read_sleepers > 0)
 		pthread_cond_broadcast(&sp->read_cv);
 	if (rc == 0 && (sp->ncreated > 0 ||
 			   ms_since(&sp->last_maint) >= MAINTAIN_EVERY_MS))
@@ -1961,7 +1979,7 @@ spool_reader_read(struct spool_reader *r, struct spool_record *recs, size_t max,
     int timeout_ms, struct spool_gap *gap)
 {
 	struct spool *sp = r->sp;
-	struct timespec deadline;
+	struct timespec deadline, linger;
 	uint64_t oldest, limit, vis_seq;
 	size_t n = 0, k;
 	ssize_t ki;
@@ -1992,11 +2010,31 @@ spool_reader_read(struct spool_reader *r, struct spool_record *recs, size_t max,
 		if (r->pos > sp->vis_seq) {
 			if (gap->reason != SPOOL_GAP_NONE || timeout_ms == 0)
 				break;
+			if (r->lingering) {
+				/*
+				 * Under load, poll for the next records a
+				 * moment instead of having every append wake
+				 * this thread (a futex wake and two context
+				 * switches a request); idle, sleep until woken.
+				 */
+				now_mono(&linger);
+				ts_add_us(&linger, SPOOL_LINGER_US);
+				if (timeout_ms > 0 &&
+				    ts_cmp(&deadline, &linger) < 0)
+					linger = deadline;
+				if (pthread_cond_timedwait(&sp->read_cv,
+					&sp->lock, &linger) == ETIMEDOUT &&
+				    r->pos > sp->vis_seq)
+					r->lingering = false;
+				continue;
+			}
+			sp->read_sleepers++;
 			if (timeout_ms < 0)
 				pthread_cond_wait(&sp->read_cv, &sp->lock);
 			else if (pthread_cond_timedwait(&sp->read_cv, &sp->lock,
 				     &deadline) == ETIMEDOUT)
 				timeout_ms = 0;
+			sp->read_sleepers--;
 			continue;
 		}
 
@@ -2051,6 +2089,7 @@ spool_reader_read(struct spool_reader *r, struct spool_record *recs, size_t max,
 			}
 		}
 	}
+	r->lingering = n > 0;
 	pthread_mutex_unlock(&sp->lock);
 	r->nread += n;
 	if (rc == -1)
