@@ -5,10 +5,14 @@
  * accepted and become __USER; untrusted, expired and missing ones get 403
  * and the connection closed; allowed_clients narrows by CN or SAN; plain
  * HTTP sent to the HTTPS port is closed; HTTP and HTTPS are served at once;
- * broken certificate settings are config errors with FILE:LINE.
+ * broken certificate settings are config errors with FILE:LINE; certificates
+ * rotate by a reload while a client keeps sending.
  */
 #include "autoconf.h"
 
+#include <sys/wait.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,6 +285,73 @@ START_TEST(t_openssl_s_client)
 }
 END_TEST
 
+/*
+ * Certificates rotated by a reload (SIGHUP) while a client keeps sending
+ * on kept-alive connections: every request is answered 200, connections
+ * made after the reload get the new certificate.
+ */
+START_TEST(t_rotate_by_reload)
+{
+	unsigned hp;
+	struct tu_daemon *d;
+	char *dir = tu_tmpdir(), *lx, *cmd, *out, *ca = pf("ca.crt");
+	char url[64], addr[32];
+	const char *ctl = getenv("CIMLISTENCTL");
+	const char *sc[] = {"openssl", "s_client", "-connect", addr,
+	    "-CAfile", ca, NULL};
+	pid_t pid;
+	int status, i;
+
+	ck_assert_int_gt(asprintf(&cmd, "cp '%s/srv.crt' '%s/cur.crt' && "
+	    "cp '%s/srv.key' '%s/cur.key'", pki, dir, pki, dir), 0);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	hp = tu_free_port();
+	ck_assert_int_gt(asprintf(&lx, "https_port = %u\ncertfile = %s/cur.crt\n"
+	    "keyfile = %s/cur.key\n", hp, dir, dir), 0);
+	d = tu_daemon_start(lx, NULL);
+	ck_assert(tls_wait_port(hp, 10000));
+	snprintf(addr, sizeof addr, "127.0.0.1:%u", hp);
+	snprintf(url, sizeof url, "https://127.0.0.1:%u/", hp);
+
+	/* 3000 indications on 4 kept-alive connections, verified. */
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		execl(ctl != NULL && *ctl != '\0' ? ctl :
+		    BUILDDIR "/src/cimlistenctl", "cimlistenctl", "send", "-n",
+		    "3000", "-c", "4", "--cacert", ca, url, (char *)NULL);
+		_exit(127);
+	}
+	ck_assert(tu_wait_lines(d->out, 100, 30000));
+	/* Rotate: new files in place (renamed over), then reload. */
+	ck_assert_int_gt(asprintf(&cmd, "cp '%s/srv2.crt' '%s/new.crt' && "
+	    "cp '%s/srv2.key' '%s/new.key' && mv '%s/new.key' '%s/cur.key' && "
+	    "mv '%s/new.crt' '%s/cur.crt'", pki, dir, pki, dir, dir, dir, dir,
+	    dir), 0);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	kill(d->pid, SIGHUP);
+	for (i = 0; !tu_daemon_log_has(d, "TLS certificates reloaded"); i++) {
+		ck_assert_msg(i < 1000, "no reload logged");
+		usleep(10000);
+	}
+	/* A new connection gets the new certificate (CN "rotated"). */
+	out = tls_run_client(sc, "", "CN = rotated", 20000);
+	ck_assert_msg(strstr(out, "CN = rotated") != NULL, "s_client: %s", out);
+	free(out);
+	/* The client never saw anything but 200. */
+	while (waitpid(pid, &status, 0) == -1)
+		ck_assert_int_eq(errno, EINTR);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "cimlistenctl send: status %d", status);
+	ck_assert(tu_wait_lines(d->out, 3000, 30000));
+	ck_assert_int_eq(tu_daemon_stop(d), 0);
+	tu_rmtree(dir);
+	free(dir);
+	free(lx);
+}
+END_TEST
+
 /* Plain HTTP to the HTTPS port: closed, no answer, the daemon unharmed. */
 START_TEST(t_plain_http_to_https_port)
 {
@@ -380,6 +451,7 @@ main(void)
 	tcase_add_test(tc, t_gnutls_cli);
 	tcase_add_test(tc, t_openssl_s_client);
 	tcase_add_test(tc, t_plain_http_to_https_port);
+	tcase_add_test(tc, t_rotate_by_reload);
 	tcase_add_test(tc, t_config_errors);
 	suite_add_tcase(s, tc);
 	rc = tu_run(s);
