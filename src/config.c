@@ -304,16 +304,20 @@ static const struct key keys[] = {
 	  .flags = KF_IMPLEMENTED | KF_EMPTY_OK,
 	  .help = "Group to run as; empty is the user's group." },
 	{ .section = SEC_DAEMON, .name = "pid_file", .type = KT_PATH,
-	  .def = "", .off = "", .flags = KF_EMPTY_OK,
-	  .help = "PID file; empty writes none." },
+	  .def = "", .field = DF(pid_file),
+	  .flags = KF_IMPLEMENTED | KF_EMPTY_OK,
+	  .help = "File the daemon writes its pid to, locked while it runs "
+	    "(a second daemon with the same file refuses to start) and "
+	    "removed at exit; empty writes none." },
 	{ .section = SEC_DAEMON, .name = "reject_dir", .type = KT_PATH,
-	  .def = "", .field = DF(reject_dir), .flags = IMPL | KF_EMPTY_OK,
+	  .def = "", .field = DF(reject_dir),
+	  .flags = KF_IMPLEMENTED | KF_EMPTY_OK,
 	  .help = "Directory keeping every request answered 4xx or 501 "
 	    "(reason, sender, headers, the first 64 KiB of the body), one "
 	    "file each; empty keeps none." },
 	{ .section = SEC_DAEMON, .name = "reject_keep", .type = KT_UINT,
 	  .min = 1, .max = 100000, .def = "100", .field = DF(reject_keep),
-	  .flags = IMPL,
+	  .flags = KF_IMPLEMENTED,
 	  .help = "Files kept in reject_dir; the oldest go first." },
 
 	/* [sink NAME] */
@@ -2635,6 +2639,7 @@ config_free(struct config *cf)
 	free(cf->daemon.spool_dir);
 	free(cf->daemon.control_socket);
 	free(cf->daemon.reject_dir);
+	free(cf->daemon.pid_file);
 	free(cf->metrics.listen);
 	free(cf->daemon.control_group);
 	free(cf->daemon.user);

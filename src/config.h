@@ -70,6 +70,7 @@ struct daemon_conf {
 	char *control_socket;          /* NULL or "": no control socket */
 	char *control_group;           /* NULL or "": the daemon's group */
 	char *reject_dir;              /* NULL or "": rejected requests not kept */
+	char *pid_file;                /* NULL or "": none */
 	unsigned reject_keep;          /* files kept there */
 	char *user;                    /* run as, after binding (root only) */
 	char *group;                   /* "" with user: the user's group */

@@ -15,6 +15,7 @@
  */
 #include "autoconf.h"
 
+#include <sys/file.h>
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -130,14 +131,77 @@ daemonize(void)
 		_exit(0);
 	if (chdir("/") == -1)
 		fatal("chdir /");
+	/* stderr stays until the start-up is over: its errors reach the
+	 * starting terminal (detach_stderr). */
 	if ((devnull = open("/dev/null", O_RDWR)) != -1) {
 		dup2(devnull, STDIN_FILENO);
 		dup2(devnull, STDOUT_FILENO);
-		dup2(devnull, STDERR_FILENO);
 		if (devnull > STDERR_FILENO)
 			close(devnull);
 	}
 	return fds[1];
+}
+
+/* Started, in the background: stderr goes, messages go to syslog. */
+static void
+detach_stderr(int level)
+{
+	int devnull;
+
+	log_init(level, false, "cimlistend");
+	if ((devnull = open("/dev/null", O_RDWR)) != -1) {
+		dup2(devnull, STDERR_FILENO);
+		if (devnull > STDERR_FILENO)
+			close(devnull);
+	}
+}
+
+/*
+ * Write the pid file, locked for as long as the daemon runs, so a second
+ * daemon with the same pid file refuses to start. -1 after logging why.
+ */
+static int
+pidfile_open(const char *path, int *fdp)
+{
+	char buf[32], old[32];
+	ssize_t n;
+	int fd;
+
+	*fdp = -1;
+	if (path == NULL || *path == '\0')
+		return 0;
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1) {
+		log_msg(LOG_ERR, "pid_file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		n = pread(fd, old, sizeof old - 1, 0);
+		old[n > 0 ? n : 0] = '\0';
+		old[strcspn(old, "\n")] = '\0';
+		log_msg(LOG_ERR, "pid_file %s is held by a running cimlistend "
+		    "(pid %s)", path, *old != '\0' ? old : "?");
+		close(fd);
+		return -1;
+	}
+	snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 ||
+	    pwrite(fd, buf, strlen(buf), 0) != (ssize_t)strlen(buf)) {
+		log_msg(LOG_ERR, "pid_file %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	*fdp = fd;
+	return 0;
+}
+
+static void
+pidfile_close(const char *path, int fd)
+{
+	if (fd == -1)
+		return;
+	if (unlink(path) == -1)
+		log_warn("pid_file %s", path);
+	close(fd);
 }
 
 /* Tell the waiting parent (if any) how start-up went. */
@@ -1028,7 +1092,7 @@ daemon_run(const char *file, bool foreground)
 	size_t nfds;
 	sigset_t set;
 	char *cause = NULL;
-	int ready_fd = -1, rc = 1;
+	int ready_fd = -1, pid_fd = -1, rc = 1;
 
 	memset(&st, 0, sizeof st);
 	pthread_rwlock_init(&st.view_lock, NULL);
@@ -1051,10 +1115,10 @@ daemon_run(const char *file, bool foreground)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (!foreground) {
+	if (!foreground)
 		ready_fd = daemonize();
-		log_init(st.conf->daemon.log_level, false, "cimlistend");
-	}
+	if (pidfile_open(st.conf->daemon.pid_file, &pid_fd) == -1)
+		goto out;
 
 	if (open_spool(&st) == -1 || open_sinks(&st) == -1)
 		goto out;
@@ -1139,6 +1203,8 @@ daemon_run(const char *file, bool foreground)
 	    st.conf->nfilters, st.conf->daemon.spool_dir,
 	    spool_fsync_name((enum spool_fsync)st.conf->daemon.fsync),
 	    (unsigned long long)ss.next_seq);
+	if (ready_fd != -1)
+		detach_stderr(st.conf->daemon.log_level);
 	report_ready(&ready_fd, true);
 	sd_notify(0, "READY=1\nSTATUS=Receiving indications");
 
@@ -1154,6 +1220,8 @@ daemon_run(const char *file, bool foreground)
 	rc = 0;
 out:
 	report_ready(&ready_fd, false);
+	if (st.conf != NULL)
+		pidfile_close(st.conf->daemon.pid_file, pid_fd);
 	free_state(&st);
 	free(fds);
 	free(fd_tls);

@@ -168,6 +168,8 @@ reload_check_fixed(const struct config *cur, const struct config *next,
 	if (a->reject_keep != b->reject_keep)
 		fixed_num(errs, next, "reject_keep", a->reject_keep,
 		    b->reject_keep);
+	if (!str_eq(a->pid_file, b->pid_file))
+		fixed_error(errs, next, "pid_file", a->pid_file, b->pid_file);
 	if (!str_eq(a->user, b->user))
 		fixed_error(errs, next, "user", a->user, b->user);
 	if (!str_eq(a->group, b->group))

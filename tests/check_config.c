@@ -372,8 +372,7 @@ START_TEST(test_print_keys_documented)
 	ck_assert(strstr(text, "  auth = none\n      word: none or basic\n") !=
 	    NULL);
 	ck_assert(strstr(text, "  pid_file = (empty)\n      path; needs a "
-			       "restart; not supported by this build yet") !=
-	    NULL);
+			       "restart\n") != NULL);
 	ck_assert(strstr(text, "  user = (empty)\n      string; needs a "
 			       "restart\n") != NULL);
 	ck_assert(strstr(text, "  where = (empty)\n") != NULL);
@@ -1322,7 +1321,6 @@ START_TEST(test_unimplemented)
 
 	load_fail("[daemon]\npid_file = /run/c.pid\nreject_dir = /x\n"
 		  "pid_file =\nreject_keep = 0\n",
-	    "main.conf:2: key 'pid_file' is not supported by this build yet\n"
 	    "main.conf:4: duplicate key 'pid_file' (first set at line 2)\n"
 	    "main.conf:5:15: value 0 for key 'reject_keep' out of range "
 	    "(1..100000)\n");
@@ -1337,9 +1335,7 @@ START_TEST(test_unimplemented)
 	    "main.conf:2:18: value 1M for key 'spool_max_size' out of range "
 	    "(16M..1024G)\n"
 	    "main.conf:3:9: invalid value 'sometimes' for key 'fsync' "
-	    "(expected none, batch or always)\n"
-	    "main.conf:4: key 'pid_file' is not supported by this build "
-	    "yet\n");
+	    "(expected none, batch or always)\n");
 	/* Socket sinks are implemented. */
 	cf = load_ok("[sink s]\ntype = socket\npath = /s\nbuffer = 10\n"
 		     "max_subscribers = 3\nmode = 0660\n[filter f]\nsinks = s\n");

@@ -1120,6 +1120,80 @@ run_cmd(const char *args, char **output)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/*
+ * Without -f: the daemon detaches and `cimlistend` exits 0 once it serves;
+ * pid_file holds its pid, is locked against a second daemon (whose error
+ * reaches the terminal, exit 1) and is gone after SIGTERM; a start-up
+ * error of the detached daemon reaches the terminal and the exit status.
+ */
+START_TEST(t_background)
+{
+	char *dir = tu_tmpdir(), *conf, *cfg, *out, *pidf, *pidtxt;
+	const char *args[] = { "-c", NULL, NULL };
+	unsigned port = tu_free_port();
+	pid_t pid;
+	int i;
+
+	ck_assert_int_gt(asprintf(&conf, "%s/c.conf", dir), 0);
+	ck_assert_int_gt(asprintf(&cfg, "[listener]\nbind = 127.0.0.1\n"
+	    "http_port = %u\n[daemon]\nspool_dir = %s/spool\n"
+	    "control_socket =\npid_file = %s/cimlistend.pid\n"
+	    "[sink a]\ntype = file\npath = %s/a.jsonl\n"
+	    "[filter f]\nsinks = a\n", port, dir, dir, dir), 0);
+	ck_assert_int_gt(asprintf(&pidf, "%s/cimlistend.pid", dir), 0);
+	tu_write_file(conf, cfg, strlen(cfg));
+	args[1] = conf;
+	ck_assert_int_eq(tu_cimlistend_run(args, &out, 30000), 0);
+	free(out);
+	/* Serving as soon as the command returned. */
+	{
+		char *body;
+		size_t len;
+		struct tu_response *r;
+
+		body = tu_sample("alert-indication.xml", &len);
+		r = tu_post(port, body, len);
+		ck_assert_int_eq(r->status, 200);
+		tu_response_free(r);
+		free(body);
+	}
+	pidtxt = tu_read_file(pidf, NULL);
+	ck_assert_ptr_nonnull(pidtxt);
+	pid = (pid_t)atol(pidtxt);
+	free(pidtxt);
+	ck_assert_int_gt(pid, 1);
+	ck_assert_int_eq(kill(pid, 0), 0);
+
+	/* A second one on the same pid file: refused, said on the terminal. */
+	ck_assert_int_eq(tu_cimlistend_run(args, &out, 30000), 1);
+	ck_assert_msg(strstr(out, "is held by a running cimlistend") != NULL,
+	    "%s", out);
+	free(out);
+
+	kill(pid, SIGTERM);
+	for (i = 0; kill(pid, 0) == 0 || access(pidf, F_OK) == 0; i++) {
+		ck_assert_msg(i < 3000, "daemon %d did not go", (int)pid);
+		usleep(10000);
+	}
+
+	/* A start-up error after detaching still reaches the terminal. */
+	free(cfg);
+	ck_assert_int_gt(asprintf(&cfg, "[listener]\nbind = 127.0.0.1\n"
+	    "http_port = %u\n[daemon]\nspool_dir = /proc/no-such-spool\n"
+	    "control_socket =\n[sink a]\ntype = file\npath = %s/a.jsonl\n"
+	    "[filter f]\nsinks = a\n", port, dir), 0);
+	tu_write_file(conf, cfg, strlen(cfg));
+	ck_assert_int_eq(tu_cimlistend_run(args, &out, 30000), 1);
+	ck_assert_msg(strstr(out, "/proc/no-such-spool") != NULL, "%s", out);
+	free(out);
+	free(cfg);
+	free(conf);
+	free(pidf);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 START_TEST(t_cmdline)
 {
 	const char *cfg;
@@ -1227,6 +1301,7 @@ listener_suite(void)
 	tcase_add_test(tc, t_stalled_client);
 	tcase_add_test(tc, t_signals);
 	tcase_add_test(tc, t_cmdline);
+	tcase_add_test(tc, t_background);
 	tcase_add_test(tc, t_ipv6);
 	suite_add_tcase(s, tc);
 
