@@ -231,6 +231,11 @@ static const struct key keys[] = {
 	  .type = KT_UINT, .max = 65536, .def = "64",
 	  .field = LF(max_connections_per_ip), .flags = IMPL,
 	  .help = "Concurrent connections from one address; 0 is unlimited." },
+	{ .section = SEC_LISTENER, .name = "rate_limit", .type = KT_UINT,
+	  .max = 1000000, .def = "0", .field = LF(rate_limit), .flags = IMPL,
+	  .help = "Requests a second from one address (a burst of as many "
+	    "is allowed); more are answered 503 with Retry-After. 0 is "
+	    "unlimited." },
 	{ .section = SEC_LISTENER, .name = "timeout", .type = KT_DURATION,
 	  .min = 1, .max = 3600, .def = "30s", .field = LF(timeout),
 	  .flags = IMPL, .help = "Idle connection timeout." },

@@ -35,6 +35,7 @@ struct listener_conf {
 	uint64_t max_body;             /* bytes */
 	unsigned max_connections;
 	unsigned max_connections_per_ip;
+	unsigned rate_limit;           /* requests/s per address, 0: none */
 	unsigned timeout;              /* seconds, idle connection timeout */
 	uint64_t connection_memory;    /* bytes per connection (libmicrohttpd) */
 	bool strict;                   /* CIMExport/CIMExportMethod/CIMProtocolVersion required */

@@ -357,6 +357,7 @@ op_stats(const struct control_state *st)
 				jset_u64(be, http_cimerror_names[i],
 				    hs.by_cimerror[i]);
 		jset_u64(h, "rejects_kept", hs.rejects_kept);
+		jset_u64(h, "rate_limited", hs.rate_limited);
 		jset(h, "by_status", bs);
 		jset(h, "by_cimerror", be);
 		jset(h, "latency", histo_json(&hs.ack_latency));

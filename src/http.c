@@ -51,6 +51,7 @@
 #include "export.h"
 #include "http.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "reject.h"
 #include "record.h"
 #include "tls.h"
@@ -87,6 +88,8 @@ struct http_listener {
 	atomic_uint_fast64_t by_cimerror[HTTP_NCIMERROR];
 	struct histo ack_latency;
 	_Atomic(struct reject_store *) rejects; /* reject_dir, or NULL */
+	struct ratelimit *ratelimit;  /* rate_limit, or NULL */
+	atomic_uint_fast64_t rate_limited;
 
 	pthread_mutex_t lock; /* guards active, lasterr */
 	pthread_cond_t idle;
@@ -465,6 +468,7 @@ request_begin(struct http_request *r, struct http_daemon *hd,
 	const union MHD_ConnectionInfo *ci;
 	struct header_vec hv = {NULL, 0, 0};
 	struct export_request req;
+	unsigned retry = 0;
 	bool body;
 
 	clock_gettime(CLOCK_MONOTONIC, &r->begun);
@@ -496,6 +500,14 @@ request_begin(struct http_request *r, struct http_daemon *hd,
 		r->decided = true;
 	free(hv.h);
 
+	if (!r->decided && hl->ratelimit != NULL &&
+	    !ratelimit_take(hl->ratelimit, r->src.addr, &retry)) {
+		export_answer_unavailable(&r->ans, "rate limit exceeded: more "
+		    "than rate_limit requests a second from this address");
+		r->ans.retry_after = retry;
+		atomic_fetch_add(&hl->rate_limited, 1);
+		r->decided = true;
+	}
 	if (!r->decided && atomic_load(&hl->quiescing)) {
 		export_answer_unavailable(&r->ans, "shutting down");
 		r->decided = true;
@@ -1149,6 +1161,8 @@ listener_start(const struct listener_conf *conf, struct dispatch *dispatch,
 	hl->dispatch = dispatch;
 	hl->strict = conf->strict;
 	hl->max_body = conf->max_body;
+	if (conf->rate_limit > 0)
+		hl->ratelimit = ratelimit_new(conf->rate_limit);
 	hl->limits.max_xml_depth = conf->max_xml_depth != 0
 				       ? conf->max_xml_depth
 				       : CIMXML_DEFAULT_MAX_XML_DEPTH;
@@ -1304,6 +1318,7 @@ http_stop(struct http_listener *hl)
 	pthread_rwlock_destroy(&hl->sec);
 	pthread_cond_destroy(&hl->idle);
 	pthread_mutex_destroy(&hl->lock);
+	ratelimit_free(hl->ratelimit);
 	free(hl);
 }
 
@@ -1319,6 +1334,7 @@ http_get_stats(struct http_listener *hl, struct http_stats *st)
 	for (size_t i = 0; i < HTTP_NCIMERROR; i++)
 		st->by_cimerror[i] = atomic_load(&hl->by_cimerror[i]);
 	histo_get(&hl->ack_latency, &st->ack_latency);
+	st->rate_limited = atomic_load(&hl->rate_limited);
 	st->rejects_kept = atomic_load(&hl->rejects) != NULL ?
 	    reject_count(atomic_load(&hl->rejects)) : 0;
 	pthread_mutex_lock(&hl->lock);

@@ -33,6 +33,7 @@ struct http_stats {
 	uint64_t by_cimerror[HTTP_NCIMERROR]; /* per http_cimerror_names */
 	struct histo_snapshot ack_latency;    /* request begun -> answer queued */
 	uint64_t rejects_kept;   /* requests kept in reject_dir */
+	uint64_t rate_limited;   /* answered 503 by rate_limit */
 };
 
 /*

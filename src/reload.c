@@ -111,6 +111,7 @@ reload_listener_equal(const struct listener_conf *a,
 	    a->max_body == b->max_body &&
 	    a->max_connections == b->max_connections &&
 	    a->max_connections_per_ip == b->max_connections_per_ip &&
+	    a->rate_limit == b->rate_limit &&
 	    a->timeout == b->timeout &&
 	    a->connection_memory == b->connection_memory &&
 	    a->strict == b->strict && a->max_xml_depth == b->max_xml_depth &&

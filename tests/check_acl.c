@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -161,6 +162,78 @@ START_TEST(t_daemon_allow)
 }
 END_TEST
 
+/*
+ * rate_limit: a sender over its rate gets 503 with Retry-After and a
+ * reason, others are not affected, and it gets in again after waiting.
+ */
+START_TEST(t_rate_limit)
+{
+	struct tu_daemon *d = tu_daemon_start("rate_limit = 3\n", NULL);
+	char *req = tls_raw_request(), *resp, *ra, *why;
+	struct timespec t0, t1;
+	int fd, i, ok = 0, limited = 0;
+	double secs;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < 12; i++) {
+		fd = connect_from("127.0.0.1", d->port);
+		ck_assert_int_eq(write(fd, req, strlen(req)),
+		    (ssize_t)strlen(req));
+		resp = tu_read_response(fd, 10000);
+		close(fd);
+		if (tu_raw_status(resp) == 200)
+			ok++;
+		else {
+			ck_assert_int_eq(tu_raw_status(resp), 503);
+			ra = tu_raw_header(resp, "Retry-After");
+			ck_assert_ptr_nonnull(ra);
+			ck_assert_int_ge(atoi(ra), 1);
+			free(ra);
+			why = tu_raw_header(resp, "CIMErrorDetails");
+			ck_assert_ptr_nonnull(why);
+			ck_assert_ptr_nonnull(strstr(why, "rate limit"));
+			free(why);
+			limited++;
+		}
+		free(resp);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	/* The burst of 3, plus what 3 a second refilled meanwhile. */
+	ck_assert_msg(ok <= 3 + (int)(3 * secs) + 1, "%d let in over %.2fs",
+	    ok, secs);
+	ck_assert_int_ge(ok, 3);
+	if (secs < 2.5)
+		ck_assert_int_gt(limited, 0);
+	/* Another sender has a bucket of its own. */
+	fd = connect_from("127.0.0.2", d->port);
+	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	resp = tu_read_response(fd, 10000);
+	ck_assert_int_eq(tu_raw_status(resp), 200);
+	free(resp);
+	close(fd);
+	/* The limited one gets in again once it waited (bounded). */
+	for (i = 0;; i++) {
+		fd = connect_from("127.0.0.1", d->port);
+		ck_assert_int_eq(write(fd, req, strlen(req)),
+		    (ssize_t)strlen(req));
+		resp = tu_read_response(fd, 10000);
+		close(fd);
+		if (tu_raw_status(resp) == 200) {
+			free(resp);
+			break;
+		}
+		free(resp);
+		ck_assert_msg(i < 50, "still limited");
+		usleep(100000);
+	}
+	ck_assert(tu_wait_lines(d->out, (size_t)ok + 2, 10000));
+	free(req);
+	ck_assert_int_eq(tu_daemon_stop(d), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -172,6 +245,7 @@ main(void)
 	tcase_add_test(tc, t_check_item);
 	tcase_add_test(tc, t_config_column);
 	tcase_add_test(tc, t_daemon_allow);
+	tcase_add_test(tc, t_rate_limit);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
