@@ -93,7 +93,8 @@ reject_open(const char *dir, unsigned keep, char **cause)
 		found[nfound++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(found, nfound, sizeof *found, name_cmp);
+	if (nfound > 0)
+		qsort(found, nfound, sizeof *found, name_cmp);
 	rs = xcalloc(1, sizeof *rs);
 	pthread_mutex_init(&rs->lock, NULL);
 	rs->dir = xstrdup(dir);
