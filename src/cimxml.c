@@ -206,6 +206,8 @@ struct cimxml_parser {
 	struct frame *stack;
 	unsigned depth;
 	unsigned stackcap;
+	unsigned *nelements; /* elements so far, shared with embedded parsers */
+	unsigned own_nelements;
 	bool root_done;
 
 	struct buf text; /* VALUE, KEYVALUE, HOST text */
@@ -1784,6 +1786,23 @@ sax_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 		    p->limits.max_xml_depth);
 		return;
 	}
+	if (++*p->nelements > p->limits.max_elements) {
+		fail(p, CIMXML_NOT_VALID, "line %d: more than %u XML elements",
+		    cur_line(p), p->limits.max_elements);
+		return;
+	}
+	for (int i = 0; i < nattrs; i++) {
+		if ((size_t)(attrs[i * 5 + 4] - attrs[i * 5 + 3]) >
+		    p->limits.max_attribute_length) {
+			fail(p, CIMXML_NOT_VALID, "line %d: attribute %s of %s "
+			    "longer than %zu bytes", cur_line(p),
+			    clip(c1, sizeof c1, (const char *)attrs[i * 5],
+				strlen((const char *)attrs[i * 5]), CLIP_MAX),
+			    (const char *)localname,
+			    p->limits.max_attribute_length);
+			return;
+		}
+	}
 	if (p->depth > 0)
 		f = &p->stack[p->depth - 1];
 	if (f != NULL && (f->kind == E_SKIP || f->kind == E_QUALIFIER ||
@@ -1866,6 +1885,12 @@ sax_characters(void *ctx, const xmlChar *ch, int len)
 	case E_VALUE:
 	case E_KEYVALUE:
 	case E_HOST:
+		if (p->text.len + (size_t)len > p->limits.max_text_length) {
+			fail(p, CIMXML_NOT_VALID, "line %d: text of %s longer "
+			    "than %zu bytes", cur_line(p), elem_name(k),
+			    p->limits.max_text_length);
+			return;
+		}
 		buf_add(&p->text, ch, (size_t)len);
 		return;
 	case E_SKIP:
@@ -1904,6 +1929,14 @@ parser_create(const struct cimxml_limits *limits, struct arena *arena,
 	if (limits == NULL)
 		p->limits.max_embedding_depth =
 		    CIMXML_DEFAULT_MAX_EMBEDDING_DEPTH;
+	if (p->limits.max_elements == 0)
+		p->limits.max_elements = CIMXML_DEFAULT_MAX_ELEMENTS;
+	if (p->limits.max_attribute_length == 0)
+		p->limits.max_attribute_length =
+		    CIMXML_DEFAULT_MAX_ATTRIBUTE_LENGTH;
+	if (p->limits.max_text_length == 0)
+		p->limits.max_text_length = CIMXML_DEFAULT_MAX_TEXT_LENGTH;
+	p->nelements = &p->own_nelements;
 	p->embed_level = embed_level;
 	p->base_depth = base_depth;
 	if (arena == NULL) {
@@ -2188,6 +2221,7 @@ parse_embedded(struct cimxml_parser *p, const char *text, size_t len,
 	}
 	sub = parser_create(&p->limits, p->arena, p->embed_level + 1,
 	    p->base_depth + p->depth + 1);
+	sub->nelements = p->nelements;
 	if (sub->status == CIMXML_OK)
 		parser_feed(sub, text, len, true);
 	parser_end(sub);

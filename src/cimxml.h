@@ -39,13 +39,21 @@ enum cimxml_status {
  * instances (an embedded INSTANCE is one level below the VALUE holding it);
  * 0 means the default. The indication itself is at embedding depth 0, an
  * instance embedded in it at 1; max_embedding_depth 0 allows none.
+ * max_elements counts the elements of the message, those of the instances
+ * embedded in it included.
  */
 struct cimxml_limits {
 	unsigned max_xml_depth;       /* element nesting, default 64 */
 	unsigned max_embedding_depth; /* embedded instances in embedded instances, default 8 */
+	unsigned max_elements;	      /* elements in a message, 0: default */
+	size_t max_attribute_length;  /* bytes in an attribute value, 0: default */
+	size_t max_text_length;	      /* bytes in a VALUE, KEYVALUE or HOST, 0: default */
 };
 #define CIMXML_DEFAULT_MAX_XML_DEPTH 64
 #define CIMXML_DEFAULT_MAX_EMBEDDING_DEPTH 8
+#define CIMXML_DEFAULT_MAX_ELEMENTS 100000
+#define CIMXML_DEFAULT_MAX_ATTRIBUTE_LENGTH 65536
+#define CIMXML_DEFAULT_MAX_TEXT_LENGTH (1024 * 1024)
 
 /* One EXPMETHODCALL. */
 struct cimxml_export {

@@ -254,6 +254,24 @@ static const struct key keys[] = {
 	  .type = KT_UINT, .min = 1, .max = 64, .def = "8",
 	  .field = LF(max_embedding_depth), .flags = IMPL,
 	  .help = "Deepest nesting of embedded instances accepted." },
+	{ .section = SEC_LISTENER, .name = "max_elements", .type = KT_UINT,
+	  .min = 64, .max = 100000000, .def = "100000",
+	  .field = LF(max_elements), .flags = IMPL,
+	  .help = "Most XML elements in a request, those of embedded "
+	    "instances included." },
+	{ .section = SEC_LISTENER, .name = "max_attribute_length",
+	  .type = KT_SIZE, .min = 256, .max = 16 * M1, .def = "64K",
+	  .field = LF(max_attribute_length), .flags = IMPL,
+	  .help = "Longest XML attribute value accepted." },
+	{ .section = SEC_LISTENER, .name = "max_text_length",
+	  .type = KT_SIZE, .min = K1, .max = G1, .def = "1M",
+	  .field = LF(max_text_length), .flags = IMPL,
+	  .help = "Longest text of one VALUE (an embedded instance "
+	    "included), KEYVALUE or HOST accepted." },
+	{ .section = SEC_LISTENER, .name = "max_headers", .type = KT_UINT,
+	  .min = 8, .max = 10000, .def = "64", .field = LF(max_headers),
+	  .flags = IMPL,
+	  .help = "Most request header lines; more get 431." },
 
 	/* [daemon] */
 	{ .section = SEC_DAEMON, .name = "log_level", .type = KT_LOGLEVEL,

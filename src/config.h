@@ -41,6 +41,10 @@ struct listener_conf {
 	bool strict;                   /* CIMExport/CIMExportMethod/CIMProtocolVersion required */
 	unsigned max_xml_depth;
 	unsigned max_embedding_depth;
+	unsigned max_elements;
+	uint64_t max_attribute_length; /* bytes */
+	uint64_t max_text_length;      /* bytes */
+	unsigned max_headers;
 	/* HTTPS and client authentication (issue 8) */
 	unsigned https_port;           /* 0 disables */
 	char *certfile;                /* PEM chain; "" when unset */

@@ -16,6 +16,7 @@
 #include "autoconf.h"
 
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -95,6 +96,34 @@ daemon_check_config(const char *file)
 	}
 	config_free(conf);
 	return 0;
+}
+
+/*
+ * Raise the soft limit on open files towards the hard one, so that
+ * max_connections on every listening socket fits with room for the spool,
+ * sinks and subscribers (a soft limit of 1024 is the usual default, and
+ * libmicrohttpd runs with epoll, never select). Called again on reload.
+ */
+static void
+raise_nofile(const struct config *c)
+{
+	const struct listener_conf *lc = &c->listener;
+	struct rlimit rl;
+	rlim_t want;
+
+	want = (rlim_t)lc->max_connections * (lc->nbind > 0 ? lc->nbind : 1) *
+	    (lc->https_port != 0 ? 2 : 1) + 256;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ?
+	    rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_msg(LOG_WARNING, "cannot raise the open file limit to %llu: "
+		    "%s", (unsigned long long)rl.rlim_cur, strerror(errno));
+	else if (rl.rlim_cur < want)
+		log_msg(LOG_WARNING, "open file limit %llu (the hard limit) is "
+		    "below the %llu that max_connections needs",
+		    (unsigned long long)rl.rlim_cur, (unsigned long long)want);
 }
 
 /*
@@ -684,6 +713,7 @@ reload(struct state *st, struct reload_report *rep)
 		goto fail;
 	if (reload_check_fixed(st->conf, next, &rep->errors) > 0)
 		goto fail;
+	raise_nofile(next);
 	n = next->nsinks;
 	sinks = xcalloc(n + 1, sizeof *sinks);
 	fresh = xcalloc(n + 1, sizeof *fresh);
@@ -1105,6 +1135,7 @@ daemon_run(const char *file, bool foreground)
 		return 1;
 	}
 	log_set_level(st.conf->daemon.log_level);
+	raise_nofile(st.conf);
 
 	/* Every thread created from here on inherits this mask. */
 	sigemptyset(&set);

@@ -497,6 +497,15 @@ export_check_request(const struct export_request *req, struct export_info *info,
 		return -1;
 	}
 
+	/* Header count (their total size is bounded by libmicrohttpd). */
+	if (req->max_headers != 0 && req->nheaders > req->max_headers) {
+		export_answer_error(ans, 431, NULL,
+		    "%zu request headers, more than max_headers (%u)",
+		    req->nheaders, req->max_headers);
+		ans->close = true;
+		return -1;
+	}
+
 	/* Framing. */
 	if ((v = find_header(req, "Content-Length", &count)) != NULL) {
 		if (count > 1) {

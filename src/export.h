@@ -36,6 +36,7 @@ struct export_request {
 	size_t nheaders;
 	bool strict;	   /* CIM headers required */
 	uint64_t max_body; /* bytes; 0 for no limit */
+	unsigned max_headers; /* header lines; 0 for no limit */
 };
 
 /* What the headers said, kept for the checks after the body. */

@@ -74,6 +74,7 @@ struct http_listener {
 	struct dispatch *dispatch;
 	bool strict;
 	uint64_t max_body;
+	unsigned max_headers;
 	struct cimxml_limits limits;
 
 	struct http_daemon *daemons;
@@ -138,7 +139,8 @@ struct http_request {
 };
 
 const unsigned http_status_codes[HTTP_NSTATUS] = {
-	200, 400, 401, 403, 404, 405, 408, 411, 413, 415, 429, 500, 501, 503,
+	200, 400, 401, 403, 404, 405, 408, 411, 413, 415, 429, 431, 500, 501,
+	503,
 	0,
 };
 const char *const http_cimerror_names[HTTP_NCIMERROR] = {
@@ -496,6 +498,7 @@ request_begin(struct http_request *r, struct http_daemon *hd,
 	req.nheaders = hv.n;
 	req.strict = hl->strict;
 	req.max_body = hl->max_body;
+	req.max_headers = hl->max_headers;
 	if (export_check_request(&req, &r->info, &r->ans) != 0)
 		r->decided = true;
 	free(hv.h);
@@ -1169,6 +1172,10 @@ listener_start(const struct listener_conf *conf, struct dispatch *dispatch,
 	hl->limits.max_embedding_depth =
 	    conf->max_embedding_depth != 0 ? conf->max_embedding_depth
 					   : CIMXML_DEFAULT_MAX_EMBEDDING_DEPTH;
+	hl->limits.max_elements = conf->max_elements;
+	hl->limits.max_attribute_length = (size_t)conf->max_attribute_length;
+	hl->limits.max_text_length = (size_t)conf->max_text_length;
+	hl->max_headers = conf->max_headers;
 	hl->rl = rl_init;
 	pthread_mutex_init(&hl->lock, NULL);
 	pthread_condattr_init(&ca);

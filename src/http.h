@@ -18,7 +18,7 @@ struct dispatch;
 struct http_listener;
 
 /* The answers counted one by one; the last entry (0, "other") counts the rest. */
-#define HTTP_NSTATUS 15
+#define HTTP_NSTATUS 16
 #define HTTP_NCIMERROR 10
 extern const unsigned http_status_codes[HTTP_NSTATUS];
 extern const char *const http_cimerror_names[HTTP_NCIMERROR];

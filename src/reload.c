@@ -115,7 +115,11 @@ reload_listener_equal(const struct listener_conf *a,
 	    a->timeout == b->timeout &&
 	    a->connection_memory == b->connection_memory &&
 	    a->strict == b->strict && a->max_xml_depth == b->max_xml_depth &&
-	    a->max_embedding_depth == b->max_embedding_depth;
+	    a->max_embedding_depth == b->max_embedding_depth &&
+	    a->max_elements == b->max_elements &&
+	    a->max_attribute_length == b->max_attribute_length &&
+	    a->max_text_length == b->max_text_length &&
+	    a->max_headers == b->max_headers;
 }
 
 static void

@@ -764,7 +764,7 @@ START_TEST(embedding_depth)
 {
 	struct cimxml_message *m;
 	const struct cim_instance *in;
-	struct cimxml_limits lim = {64, 3};
+	struct cimxml_limits lim = {.max_xml_depth = 64, .max_embedding_depth = 3};
 	char *doc;
 	int i;
 
@@ -791,6 +791,90 @@ START_TEST(embedding_depth)
 	expect_fail_lim(
 	    doc, strlen(doc), &lim, CIMXML_NOT_VALID, "nested deeper than 3");
 	free(doc);
+}
+END_TEST
+
+/* max_elements (embedded ones counted), attribute and text lengths. */
+/* A message whose one property is PRE, N pieces (EVERY100 at each
+ * hundredth, FILL otherwise), POST. */
+static char *
+repeated_doc(const char *pre, int n, const char *every100, const char *fill,
+    const char *post)
+{
+	struct buf b = { 0 };
+	char *doc;
+	int i;
+
+	buf_adds(&b, pre);
+	for (i = 0; i < n; i++)
+		buf_adds(&b, i % 100 == 0 ? every100 : fill);
+	buf_adds(&b, post);
+	ck_assert_int_gt(asprintf(&doc, DOC("%s"), b.data), 0);
+	buf_free(&b);
+	return doc;
+}
+
+/* DOC parses with *FIELD = AT and fails with MSG at AT - 1; frees DOC. */
+static void
+limit_edge(char *doc, const struct cimxml_limits *lim, size_t *field,
+    size_t at, const char *msg)
+{
+	struct cimxml_message *m;
+
+	*field = at;
+	m = expect_ok_len(doc, strlen(doc), lim);
+	cimxml_message_free(m);
+	*field = at - 1;
+	expect_fail_lim(doc, strlen(doc), lim, CIMXML_NOT_VALID, msg);
+	*field = 0;
+	free(doc);
+}
+
+START_TEST(size_limits)
+{
+	struct cimxml_limits lim = {64, 8, 0, 0, 0};
+	struct cimxml_message *m;
+	size_t len, n;
+	char *data, *doc;
+	unsigned i;
+
+	/* The sample has 55 elements or so: find the exact count. */
+	data = load("samples/alert-indication.xml", &len);
+	for (n = 0, i = 0; i + 1 < len; i++)
+		if (data[i] == '<' && data[i + 1] != '/' && data[i + 1] != '?')
+			n++;
+	lim.max_elements = (unsigned)n;
+	m = expect_ok_len(data, len, &lim);
+	cimxml_message_free(m);
+	lim.max_elements = (unsigned)n - 1;
+	expect_fail_lim(data, len, &lim, CIMXML_NOT_VALID,
+	    "XML elements");
+	free(data);
+
+	/* Elements of embedded instances count towards the message's. */
+	doc = nested(4);
+	for (n = 0, i = 0; doc[i] != '\0'; i++)
+		if (doc[i] == '<' && doc[i + 1] != '/' && doc[i + 1] != '?')
+			n++;
+	lim.max_elements = (unsigned)n + 1;
+	expect_fail_lim(doc, strlen(doc), &lim, CIMXML_NOT_VALID,
+	    "XML elements");
+	lim.max_elements = 0;
+	m = expect_ok_len(doc, strlen(doc), &lim);
+	cimxml_message_free(m);
+	free(doc);
+
+	/* An attribute value of 300 bytes against a limit of 299 and 300. */
+	doc = repeated_doc("<PROPERTY NAME=\"AlertType\" TYPE=\"uint16\" X=\"",
+	    300, "a", "a", "\"><VALUE>1</VALUE></PROPERTY>\n");
+	limit_edge(doc, &lim, &lim.max_attribute_length, 300,
+	    "line 8: attribute X of PROPERTY longer than 299 bytes");
+
+	/* VALUE text of 2000 bytes, given in pieces, against 1999 and 2000. */
+	doc = repeated_doc("<PROPERTY NAME=\"Description\" TYPE=\"string\"><VALUE>",
+	    2000, "&amp;", "b", "</VALUE></PROPERTY>\n");
+	limit_edge(doc, &lim, &lim.max_text_length, 2000,
+	    "text of VALUE longer than 1999 bytes");
 }
 END_TEST
 
@@ -829,7 +913,8 @@ END_TEST
 
 START_TEST(xml_depth)
 {
-	struct cimxml_limits lim8 = {8, 8}, lim9 = {9, 8};
+	struct cimxml_limits lim8 = {.max_xml_depth = 8, .max_embedding_depth = 8},
+	    lim9 = {.max_xml_depth = 9, .max_embedding_depth = 8};
 	struct cimxml_message *m;
 	struct buf b = BUF_INIT;
 	size_t len;
@@ -1407,6 +1492,7 @@ cimxml_suite(void)
 	tcase_add_test(tc, embedding_depth);
 	tcase_add_test(tc, embedded_bad);
 	tcase_add_test(tc, xml_depth);
+	tcase_add_test(tc, size_limits);
 	tcase_add_test(tc, bad_values);
 	tcase_add_test(tc, versions);
 	tcase_add_test(tc, structure);

@@ -148,6 +148,26 @@ tmsg_init(struct tmsg *m, const char *id, size_t n, bool multi)
 	"<EXPMETHODRESPONSE NAME=\"ExportIndication\"/></SIMPLEEXPRSP>"        \
 	"</MESSAGE></CIM>"
 
+/* More header lines than max_headers: 431 and close. */
+START_TEST(test_max_headers)
+{
+	struct treq t;
+
+	treq_init(&t, "POST", "application/xml");
+	treq_cim(&t);
+	t.req.max_headers = 5;
+	expect_ok(&t);
+	treq_add(&t, "X-One", "1");
+	expect_reject(&t, 431, NULL);
+	ck_assert(t.ans.close);
+	ck_assert_str_eq(t.ans.details,
+	    "6 request headers, more than max_headers (5)");
+	t.req.max_headers = 0;
+	expect_ok(&t);
+	treq_free(&t);
+}
+END_TEST
+
 START_TEST(test_method)
 {
 	static const char *const bad[] = {
@@ -772,6 +792,7 @@ export_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_method);
+	tcase_add_test(tc, test_max_headers);
 	tcase_add_test(tc, test_content_type_ok);
 	tcase_add_test(tc, test_content_type_bad);
 	tcase_add_test(tc, test_cimexport);
