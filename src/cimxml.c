@@ -435,6 +435,29 @@ fail(struct cimxml_parser *p, enum cimxml_status st, const char *fmt, ...)
 		xmlStopParser(p->ctxt);
 }
 
+/*
+ * Is this libxml2 error one of its size limits (a token of more than
+ * XML_MAX_TEXT_LENGTH or XML_MAX_LOOKUP_LIMIT bytes, without
+ * XML_PARSE_HUGE)? Ours are lower, but a token is only seen by the SAX
+ * handlers once it is complete, so a token over libxml2's limit is refused
+ * by libxml2 first. It is then a size limit, as ours are, not bad XML.
+ */
+static bool
+libxml_size_limit(const xmlError *err)
+{
+	static const char *const msgs[] = { "Huge input lookup",
+		"AttValue length too long", "Name too long",
+		"buffer error: text too long", NULL };
+	size_t i;
+
+	if (err->domain != XML_FROM_PARSER || err->message == NULL)
+		return false;
+	for (i = 0; msgs[i] != NULL; i++)
+		if (strstr(err->message, msgs[i]) != NULL)
+			return true;
+	return false;
+}
+
 /* libxml2's structured error handler: the first error is the reason. */
 static void
 sax_error(void *ctx, xmlErrorPtr err)
@@ -444,10 +467,18 @@ sax_error(void *ctx, xmlErrorPtr err)
 
 	if (err == NULL || err->level < XML_ERR_ERROR || p->status != CIMXML_OK)
 		return;
-	snprintf(tmp, sizeof tmp, "line %d: %s",
-	    err->line > 0 ? err->line : cur_line(p),
-	    err->message != NULL ? err->message : "not well-formed");
-	p->status = CIMXML_NOT_WELL_FORMED;
+	if (libxml_size_limit(err)) {
+		/* Over a limit of libxml2's own, which is above ours. */
+		snprintf(tmp, sizeof tmp, "line %d: an XML token (attribute "
+		    "value, text or name) longer than %d bytes",
+		    err->line > 0 ? err->line : cur_line(p), XML_MAX_TEXT_LENGTH);
+		p->status = CIMXML_NOT_VALID;
+	} else {
+		snprintf(tmp, sizeof tmp, "line %d: %s",
+		    err->line > 0 ? err->line : cur_line(p),
+		    err->message != NULL ? err->message : "not well-formed");
+		p->status = CIMXML_NOT_WELL_FORMED;
+	}
 	one_line(p->reason, REASON_MAX, tmp);
 }
 

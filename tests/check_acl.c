@@ -116,24 +116,6 @@ START_TEST(t_config_column)
 END_TEST
 
 /* A connection to 127.0.0.1:port from source address `from`; the fd. */
-static int
-connect_from(const char *from, unsigned port)
-{
-	struct sockaddr_in src, dst;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	memset(&src, 0, sizeof src);
-	src.sin_family = AF_INET;
-	inet_pton(AF_INET, from, &src.sin_addr);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&src, sizeof src), 0);
-	memset(&dst, 0, sizeof dst);
-	dst.sin_family = AF_INET;
-	dst.sin_port = htons((uint16_t)port);
-	dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&dst, sizeof dst), 0);
-	return fd;
-}
-
 START_TEST(t_daemon_allow)
 {
 	struct tu_daemon *d = tu_daemon_start("allow = 127.0.0.2/32\n", NULL);
@@ -141,7 +123,7 @@ START_TEST(t_daemon_allow)
 	int fd;
 
 	/* refused: closed before anything is read, no answer */
-	fd = connect_from("127.0.0.1", d->port);
+	fd = tu_connect_from("127.0.0.1", d->port);
 	ck_assert(tu_wait_closed(fd, 10000));
 	close(fd);
 	resp = tu_raw(d->port, req, strlen(req), 10000);
@@ -150,7 +132,7 @@ START_TEST(t_daemon_allow)
 	ck_assert(tu_daemon_log_has(d, "connection from 127.0.0.1"));
 	ck_assert(tu_daemon_log_has(d, "not in allow"));
 	/* allowed */
-	fd = connect_from("127.0.0.2", d->port);
+	fd = tu_connect_from("127.0.0.2", d->port);
 	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
 	resp = tu_read_response(fd, 10000);
 	ck_assert_int_eq(tu_raw_status(resp), 200);
@@ -176,7 +158,7 @@ START_TEST(t_rate_limit)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < 12; i++) {
-		fd = connect_from("127.0.0.1", d->port);
+		fd = tu_connect_from("127.0.0.1", d->port);
 		ck_assert_int_eq(write(fd, req, strlen(req)),
 		    (ssize_t)strlen(req));
 		resp = tu_read_response(fd, 10000);
@@ -207,7 +189,7 @@ START_TEST(t_rate_limit)
 	if (secs < 2.5)
 		ck_assert_int_gt(limited, 0);
 	/* Another sender has a bucket of its own. */
-	fd = connect_from("127.0.0.2", d->port);
+	fd = tu_connect_from("127.0.0.2", d->port);
 	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
 	resp = tu_read_response(fd, 10000);
 	ck_assert_int_eq(tu_raw_status(resp), 200);
@@ -215,7 +197,7 @@ START_TEST(t_rate_limit)
 	close(fd);
 	/* The limited one gets in again once it waited (bounded). */
 	for (i = 0;; i++) {
-		fd = connect_from("127.0.0.1", d->port);
+		fd = tu_connect_from("127.0.0.1", d->port);
 		ck_assert_int_eq(write(fd, req, strlen(req)),
 		    (ssize_t)strlen(req));
 		resp = tu_read_response(fd, 10000);

@@ -875,6 +875,15 @@ START_TEST(size_limits)
 	    2000, "&amp;", "b", "</VALUE></PROPERTY>\n");
 	limit_edge(doc, &lim, &lim.max_text_length, 2000,
 	    "text of VALUE longer than 1999 bytes");
+
+	/* 11 MB in one attribute: over libxml2's own limit, which answers
+	 * first, and is reported as a size limit too. */
+	doc = repeated_doc("<PROPERTY NAME=\"AlertType\" TYPE=\"uint16\" X=\"",
+	    1100000, "aaaaaaaaaa", "aaaaaaaaaa", "\"><VALUE>1</VALUE></PROPERTY>\n");
+	expect_fail_lim(doc, strlen(doc), &lim, CIMXML_NOT_VALID,
+	    "line 8: an XML token (attribute value, text or name) longer than "
+	    "10000000 bytes");
+	free(doc);
 }
 END_TEST
 

@@ -622,22 +622,35 @@ tu_post(unsigned port, const char *body, size_t len)
 	return tu_http(port, "POST", "/", tu_sfcb_headers, body, len);
 }
 
-/* Connect to 127.0.0.1:port; aborts the test on failure. */
-static int
-raw_connect(unsigned port)
+int
+tu_connect_from(const char *from, unsigned port)
 {
-	struct sockaddr_in sin;
+	struct sockaddr_in src, dst;
 	int fd;
 
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(fd, 0);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_msg(connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0,
+	if (from != NULL) {
+		memset(&src, 0, sizeof src);
+		src.sin_family = AF_INET;
+		ck_assert_int_eq(inet_pton(AF_INET, from, &src.sin_addr), 1);
+		ck_assert_msg(bind(fd, (struct sockaddr *)&src, sizeof src) == 0,
+		    "bind %s: %s", from, strerror(errno));
+	}
+	memset(&dst, 0, sizeof dst);
+	dst.sin_family = AF_INET;
+	dst.sin_port = htons((uint16_t)port);
+	dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_msg(connect(fd, (struct sockaddr *)&dst, sizeof dst) == 0,
 	    "connect: %s", strerror(errno));
 	return fd;
+}
+
+/* Connect to 127.0.0.1:port; aborts the test on failure. */
+static int
+raw_connect(unsigned port)
+{
+	return tu_connect_from(NULL, port);
 }
 
 /* Is `data` a complete HTTP response (headers plus Content-Length body)? */

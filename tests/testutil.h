@@ -126,6 +126,11 @@ struct tu_response *tu_post(unsigned port, const char *body, size_t len);
 char *tu_raw(unsigned port, const char *req, size_t len, unsigned timeout_ms);
 /* Read one HTTP response from `fd` as tu_raw does. */
 char *tu_read_response(int fd, unsigned timeout_ms);
+/*
+ * Connect to 127.0.0.1:port from the local address `from` (such as
+ * "127.0.0.2"; NULL: the kernel's choice); aborts the test on failure.
+ */
+int tu_connect_from(const char *from, unsigned port);
 /* Connect and send `req`, leaving the connection open; returns the fd. */
 int tu_connect_send(unsigned port, const char *req, size_t len);
 /* Wait until the peer closes `fd` (reading and discarding); false on timeout. */
