@@ -370,7 +370,7 @@ parse_length(const char *s, uint64_t *out)
 void
 export_sanitize_details(char *out, const char *in)
 {
-	size_t o = 0, i, need;
+	size_t o = 0, i, k, need;
 	unsigned char c;
 
 	for (i = 0; in[i] != '\0'; i++) {
@@ -381,20 +381,28 @@ export_sanitize_details(char *out, const char *in)
 			continue;
 		if (c == ' ' && (o == 0 || out[o - 1] == ' '))
 			continue;
-		/* Whole UTF-8 sequences only. */
+		/* Whole UTF-8 sequences only: a stray continuation byte, a
+		 * lead byte that cannot start one, or one not followed by
+		 * enough continuation bytes is dropped (never what follows
+		 * it, which may be a CR or LF). */
 		need = 1;
+		if (c >= 0xf5 || (c >= 0x80 && c < 0xc2))
+			continue;
 		if (c >= 0xf0)
 			need = 4;
 		else if (c >= 0xe0)
 			need = 3;
 		else if (c >= 0xc0)
 			need = 2;
+		for (k = 1; k < need; k++)
+			if (((unsigned char)in[i + k] & 0xc0) != 0x80)
+				break;
+		if (k < need)
+			continue;
 		if (o + need > EXPORT_DETAILS_MAX)
 			break;
-		if (need == 1 && c >= 0x80)
-			continue; /* a stray continuation byte */
 		out[o++] = (char)c;
-		while (--need > 0 && in[i + 1] != '\0')
+		for (k = 1; k < need; k++)
 			out[o++] = in[++i];
 	}
 	while (o > 0 && out[o - 1] == ' ')

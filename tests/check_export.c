@@ -757,6 +757,13 @@ START_TEST(test_details_sanitized)
 	ck_assert_uint_eq(strlen(out), EXPORT_DETAILS_MAX);
 	ck_assert_str_eq(out + EXPORT_DETAILS_MAX - 2, "\xc3\xa9");
 
+	/* A bad lead byte never takes a CR or LF along (found by fuzz_http:
+	 * "\xff\rth" once copied the CR as a continuation byte). */
+	export_sanitize_details(out, "Ho\xff\rth@ 0\r\nX-Injected: 1");
+	ck_assert_str_eq(out, "Ho th@ 0 X-Injected: 1");
+	export_sanitize_details(out, "a\xe2\x82\nb \xf0\x9f\x98\x80 \x80\xc0\xaf\xf8" "c");
+	ck_assert_str_eq(out, "a b \xf0\x9f\x98\x80 c");
+
 	/* Through an answer: the header value is one short line. */
 	for (i = 0; i < 300; i++)
 		big[i] = (i % 10 == 0) ? '\n' : 'z';
