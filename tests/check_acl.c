@@ -115,7 +115,6 @@ START_TEST(t_config_column)
 }
 END_TEST
 
-/* A connection to 127.0.0.1:port from source address `from`; the fd. */
 START_TEST(t_daemon_allow)
 {
 	struct tu_daemon *d = tu_daemon_start("allow = 127.0.0.2/32\n", NULL);
