@@ -783,6 +783,7 @@ control_main(void *arg)
 	nfds_t n, k;
 	size_t i;
 
+	thread_set_name("control", NULL);
 	for (;;) {
 		pfd[0].fd = ctl->wake[0];
 		pfd[0].events = POLLIN;

@@ -636,6 +636,7 @@ sink_writer(void *arg)
 	bool stopping;
 	int n, error, empty = 0;
 
+	thread_set_name("sink", s->conf.name);
 	recs = xreallocarray(NULL, SINK_BATCH_RECORDS, sizeof *recs);
 	lines = xreallocarray(NULL, SINK_BATCH_RECORDS, sizeof *lines);
 	for (;;) {
@@ -769,6 +770,18 @@ sink_thread_create(pthread_t *t, void *(*fn)(void *), void *arg)
 	error = pthread_create(t, NULL, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return error;
+}
+
+void
+thread_set_name(const char *what, const char *name)
+{
+	char n[16];
+
+	if (name != NULL)
+		snprintf(n, sizeof n, "%s %s", what, name);
+	else
+		snprintf(n, sizeof n, "%s", what);
+	pthread_setname_np(pthread_self(), n);
 }
 
 struct spool *

@@ -138,6 +138,11 @@ struct spool *sink_spool(const struct sink *);
  * them in its own thread). 0, or an errno value.
  */
 int sink_thread_create(pthread_t *, void *(*fn)(void *), void *arg);
+/*
+ * Name the calling thread "WHAT NAME" (cut to the kernel's 15 bytes) so
+ * that top -H, ps -L and perf tell the daemon's threads apart.
+ */
+void thread_set_name(const char *what, const char *name);
 /* The receive-to-delivered latency of the sink's records. Any thread. */
 struct histo_snapshot;
 void sink_get_latency(struct sink *, struct histo_snapshot *);

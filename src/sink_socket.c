@@ -285,6 +285,7 @@ accept_main(void *arg)
 	struct sock_sink *ss = arg;
 	struct pollfd pfd[2];
 
+	thread_set_name("accept", sink_name(ss->sink));
 	for (;;) {
 		pfd[0].fd = ss->lfd;
 		pfd[0].events = POLLIN;
@@ -558,6 +559,14 @@ sub_pull(struct sub *u, unsigned buffer, int wait_ms)
 	for (i = 0; i < n; i++) {
 		if (!sub_wants(u, &recs[i], &rec))
 			continue;
+		/*
+		 * A full queue is an overflow only if the socket takes none
+		 * of it either: records read in one burst (the subscriber's
+		 * thread was not scheduled for a while) may fill the queue
+		 * while the socket still has room.
+		 */
+		if (u->nends >= buffer && u->out_off < u->out.len)
+			(void)sub_flush(u);
 		if (u->nends >= buffer) {
 			/* Overflow at this record. */
 			if (u->replay) {
@@ -1154,6 +1163,7 @@ sub_main(void *arg)
 	char *line = NULL;
 	size_t len = 0;
 
+	thread_set_name("sub", sink_name(u->ss->sink));
 	if (sub_read_request(u, &line, &len, &e) == -1 ||
 	    sub_parse(u, line, len, &from, &fromseq, &e) == -1 ||
 	    sub_open(u, from, fromseq, &e) == -1) {
