@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -555,6 +556,54 @@ START_TEST(test_replay_to_live)
 	for (i = 0; i < 11; i++)
 		ck_assert_uint_eq(got[i], 990 + i);
 	free(got);
+	conn_close(c);
+	ck_assert_int_eq(tu_daemon_stop(d), 0);
+}
+END_TEST
+
+/* Whether one of the daemon's threads is named `name` (/proc/PID/task). */
+static bool
+has_thread(pid_t pid, const char *name)
+{
+	char path[320], comm[32];
+	struct dirent *de;
+	bool found = false;
+	DIR *dir;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	ck_assert_ptr_nonnull(dir = opendir(path));
+	while (!found && (de = readdir(dir)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/task/%s/comm", (int)pid,
+		    de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue; /* the thread has just ended */
+		if (fgets(comm, sizeof comm, f) != NULL) {
+			comm[strcspn(comm, "\n")] = '\0';
+			found = strcmp(comm, name) == 0;
+		}
+		fclose(f);
+	}
+	closedir(dir);
+	return found;
+}
+
+/* Each sink's writer, the accept thread, a subscriber and control: named. */
+START_TEST(test_thread_names)
+{
+	struct tu_daemon *d = start(NULL);
+	struct conn *c;
+
+	c = conn_open(d);
+	ck_assert_uint_eq(subscribe(c, "{\"op\":\"subscribe\"}"), 1);
+	ck_assert(has_thread(d->pid, "sink f"));
+	ck_assert(has_thread(d->pid, "sink live"));
+	ck_assert(has_thread(d->pid, "accept live"));
+	ck_assert(has_thread(d->pid, "sub live"));
+	ck_assert(has_thread(d->pid, "control"));
+	ck_assert(!has_thread(d->pid, "sink nosuch"));
 	conn_close(c);
 	ck_assert_int_eq(tu_daemon_stop(d), 0);
 }
@@ -1170,6 +1219,7 @@ main(void)
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_three_subsets);
 	tcase_add_test(tc, test_replay_to_live);
+	tcase_add_test(tc, test_thread_names);
 	tcase_add_test(tc, test_slow_subscriber);
 	tcase_add_test(tc, test_overflow_replay);
 	tcase_add_test(tc, test_named_ack);
