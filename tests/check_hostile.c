@@ -397,18 +397,42 @@ still_open(int fd)
 
 #define SLOW_ADDRS 10
 #define SLOW_EACH 50
+#define EXTRA (64 - SLOW_EACH + 1)
+
+/*
+ * The index of the first of fds[0..n) that the peer closes within
+ * timeout_ms, or -1.
+ */
+static int
+closed_one(const int *fds, int n, unsigned timeout_ms)
+{
+	struct pollfd p[EXTRA];
+	int i, waited;
+
+	ck_assert_int_le(n, EXTRA);
+	for (waited = 0; waited < (int)timeout_ms; waited += 100) {
+		for (i = 0; i < n; i++)
+			p[i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
+		if (poll(p, (nfds_t)n, 100) <= 0)
+			continue;
+		for (i = 0; i < n; i++)
+			if (p[i].revents != 0 && tu_wait_closed(fds[i], 1000))
+				return i;
+	}
+	return -1;
+}
 
 /*
  * Slowloris: 500 connections from 127.0.0.2 to 127.0.0.11 that stop mid
- * headers or mid body. The good client is served while they all hang; an
- * address's 65th connection is closed at once (max_connections_per_ip =
- * 64); `timeout` closes all 500 in the end.
+ * headers or mid body. The good client is served while they all hang; a
+ * connection over max_connections_per_ip = 64 from one address is closed
+ * at once; `timeout` closes all 500 in the end.
  */
 START_TEST(t_slowloris)
 {
 	struct tu_daemon *d = tu_daemon_start("timeout = 15s\n", NULL);
 	struct good *g = good_start(d->port);
-	int fds[SLOW_ADDRS * SLOW_EACH], extra[64], fd, i, n, open_n;
+	int fds[SLOW_ADDRS * SLOW_EACH], extra[EXTRA], fd, i, n, open_n;
 	char from[32], *body;
 	struct timespec t0, t1;
 	size_t len;
@@ -441,15 +465,22 @@ START_TEST(t_slowloris)
 	    (long)(t1.tv_sec - t0.tv_sec));
 	ck_assert_int_eq(open_n, SLOW_ADDRS * SLOW_EACH);
 
-	/* 127.0.0.2 may have 64: 14 more are kept, the 65th is closed. */
-	for (i = 0; i < 64 - SLOW_EACH; i++)
+	/*
+	 * 127.0.0.2 may have 64: of 15 more, one is closed at once and 14 are
+	 * kept. Which one is closed is up to the pool thread that accepts
+	 * first, so the test does not insist on the last.
+	 */
+	for (i = 0; i < EXTRA; i++)
 		extra[i] = tu_connect_from("127.0.0.2", d->port);
-	fd = tu_connect_from("127.0.0.2", d->port);
-	ck_assert_msg(tu_wait_closed(fd, 5000),
-	    "65th connection from 127.0.0.2 not closed");
-	close(fd);
-	for (i = 0; i < 64 - SLOW_EACH; i++)
-		ck_assert(still_open(extra[i]));
+	fd = closed_one(extra, EXTRA, 5000);
+	ck_assert_msg(fd >= 0, "none of 15 more connections from 127.0.0.2 "
+	    "was closed");
+	for (i = 0, open_n = 0; i < EXTRA; i++)
+		if (i != fd)
+			open_n += still_open(extra[i]);
+	ck_assert_int_eq(open_n, EXTRA - 1);
+	close(extra[fd]);
+	extra[fd] = extra[EXTRA - 1];
 	good_progress(g, 5, "per-address limit");
 
 	/* The timeout closes every one of them (bounded wait). */
@@ -458,7 +489,7 @@ START_TEST(t_slowloris)
 		    "slow connection %d never closed", i);
 		close(fds[i]);
 	}
-	for (i = 0; i < 64 - SLOW_EACH; i++) {
+	for (i = 0; i < EXTRA - 1; i++) {
 		ck_assert(tu_wait_closed(extra[i], 60000));
 		close(extra[i]);
 	}
