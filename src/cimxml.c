@@ -9,9 +9,15 @@
  * reusable scratch arrays and are copied into the arena once complete, so a
  * parse does no malloc beyond the arena's chunks and libxml2's own context.
  *
- * Embedded instances (EmbeddedObject) are parsed by a child parser on a
- * fresh libxml2 context that shares the arena, once the property holding
+ * Embedded instances (EmbeddedObject) are parsed by a child parser on
+ * its own libxml2 context that shares the arena, once the property holding
  * them is complete.
+ *
+ * Creating a libxml2 context costs about as much as parsing a small
+ * indication, so each thread keeps a few finished ones and resets them for
+ * the next parse (ctxt_get, ctxt_put). One goes back only while what a
+ * message can make it keep (names in its dictionary, room for attributes
+ * and nesting) is small, so a hostile message cannot make the cache grow.
  *
  * Security: no global state (errors arrive through the per-context
  * structured handler and nothing is ever printed), no DTD is loaded and no
@@ -243,6 +249,20 @@ struct cimxml_parser {
 static pthread_once_t cimxml_once = PTHREAD_ONCE_INIT;
 static locale_t cimxml_c_locale;
 
+/* Contexts kept per thread, and the most a kept one may hold. */
+#define CTXT_CACHE 4
+#define CTXT_KEEP_NAMES 512 /* dictionary entries */
+#define CTXT_KEEP_ATTS 256  /* attribute slots (five per attribute) */
+#define CTXT_KEEP_DEPTH 256 /* element and namespace stack slots */
+
+struct ctxt_cache {
+	unsigned n;
+	xmlParserCtxtPtr v[CTXT_CACHE];
+};
+
+static pthread_key_t ctxt_key;
+static bool ctxt_key_ok;
+
 static void sax_start(void *, const xmlChar *, const xmlChar *, const xmlChar *,
     int, const xmlChar **, int, int, const xmlChar **);
 static void sax_end(void *, const xmlChar *, const xmlChar *, const xmlChar *);
@@ -262,12 +282,75 @@ static const xmlSAXHandler sax_handler = {
     .initialized = XML_SAX2_MAGIC,
 };
 
-/* Process-wide, idempotent set-up: libxml2 and a "C" locale for strtod. */
+/* A thread ends: free the contexts it kept. */
+static void
+ctxt_cache_free(void *arg)
+{
+	struct ctxt_cache *c = arg;
+
+	while (c->n > 0)
+		xmlFreeParserCtxt(c->v[--c->n]);
+	free(c);
+}
+
+/*
+ * Process-wide, idempotent set-up: libxml2, a "C" locale for strtod and
+ * the per-thread context cache (none if no key can be had).
+ */
 static void
 cimxml_init(void)
 {
 	xmlInitParser();
 	cimxml_c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+	ctxt_key_ok = pthread_key_create(&ctxt_key, ctxt_cache_free) == 0;
+}
+
+/* A push context for parser p: a kept one reset, or a new one. */
+static xmlParserCtxtPtr
+ctxt_get(struct cimxml_parser *p)
+{
+	struct ctxt_cache *c;
+	xmlParserCtxtPtr ctxt;
+
+	c = ctxt_key_ok ? pthread_getspecific(ctxt_key) : NULL;
+	while (c != NULL && c->n > 0) {
+		ctxt = c->v[--c->n];
+		if (xmlCtxtResetPush(ctxt, NULL, 0, NULL, NULL) == 0) {
+			ctxt->userData = p;
+			return ctxt;
+		}
+		xmlFreeParserCtxt(ctxt);
+	}
+	return xmlCreatePushParserCtxt(
+	    (xmlSAXHandlerPtr)&sax_handler, p, NULL, 0, NULL);
+}
+
+/* Keep a context for the next parse on this thread, or free it. */
+static void
+ctxt_put(xmlParserCtxtPtr ctxt)
+{
+	struct ctxt_cache *c;
+
+	if (!ctxt_key_ok || xmlDictSize(ctxt->dict) > CTXT_KEEP_NAMES ||
+	    ctxt->maxatts > CTXT_KEEP_ATTS || ctxt->nameMax > CTXT_KEEP_DEPTH ||
+	    ctxt->nodeMax > CTXT_KEEP_DEPTH ||
+	    ctxt->spaceMax > CTXT_KEEP_DEPTH || ctxt->nsMax > CTXT_KEEP_DEPTH)
+		goto drop;
+	if ((c = pthread_getspecific(ctxt_key)) == NULL) {
+		if ((c = calloc(1, sizeof *c)) == NULL)
+			goto drop;
+		if (pthread_setspecific(ctxt_key, c) != 0) {
+			free(c);
+			goto drop;
+		}
+	}
+	if (c->n == CTXT_CACHE)
+		goto drop;
+	ctxt->userData = NULL;
+	c->v[c->n++] = ctxt;
+	return;
+drop:
+	xmlFreeParserCtxt(ctxt);
 }
 
 static bool
@@ -1975,8 +2058,7 @@ parser_create(const struct cimxml_limits *limits, struct arena *arena,
 		p->own_arena = true;
 	} else
 		p->arena = arena;
-	p->ctxt = xmlCreatePushParserCtxt(
-	    (xmlSAXHandlerPtr)&sax_handler, p, NULL, 0, NULL);
+	p->ctxt = ctxt_get(p);
 	if (p->ctxt == NULL) {
 		p->status = CIMXML_NOT_WELL_FORMED;
 		snprintf(p->reason, sizeof p->reason, "out of memory");
@@ -2154,6 +2236,12 @@ cimxml_parser_feed(struct cimxml_parser *p, const char *data, size_t len)
 	return parser_feed(p, data, len, false);
 }
 
+enum cimxml_status
+cimxml_parser_feed_last(struct cimxml_parser *p, const char *data, size_t len)
+{
+	return parser_feed(p, data, len, true);
+}
+
 /* End of input: the status of the whole document. */
 static enum cimxml_status
 parser_end(struct cimxml_parser *p)
@@ -2210,7 +2298,7 @@ cimxml_parser_free(struct cimxml_parser *p)
 	if (p == NULL)
 		return;
 	if (p->ctxt != NULL)
-		xmlFreeParserCtxt(p->ctxt);
+		ctxt_put(p->ctxt);
 	if (p->own_arena)
 		arena_free(p->arena);
 	for (i = 0; i < p->refscap; i++) {

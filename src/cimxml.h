@@ -85,6 +85,12 @@ struct cimxml_parser *cimxml_parser_new(const struct cimxml_limits *limits);
  */
 enum cimxml_status cimxml_parser_feed(struct cimxml_parser *, const char *data, size_t len);
 /*
+ * The same for a chunk known to be the last one: libxml2 then parses it
+ * straight through instead of looking ahead for the end of every markup
+ * (cheaper). Nothing may be fed after it; cimxml_parser_finish follows.
+ */
+enum cimxml_status cimxml_parser_feed_last(struct cimxml_parser *, const char *data, size_t len);
+/*
  * End of body. On CIMXML_OK *msgp receives the message (caller frees);
  * otherwise *msgp is NULL and cimxml_parser_reason() says why.
  */

@@ -559,7 +559,11 @@ request_body(struct http_request *r, const char *data, size_t len)
 		r->parser = NULL;
 		return;
 	}
-	if (r->pstatus == CIMXML_OK)
+	if (r->pstatus != CIMXML_OK)
+		return;
+	if (r->info.has_length && r->received == r->info.content_length)
+		r->pstatus = cimxml_parser_feed_last(r->parser, data, len);
+	else
 		r->pstatus = cimxml_parser_feed(r->parser, data, len);
 }
 

@@ -65,7 +65,10 @@ load(const char *name, size_t *lenp)
 	return data;
 }
 
-/* Feed data in chunks of the given sizes (cycled); 0 sizes means random. */
+/*
+ * Feed data in chunks of the given size, or of random sizes for chunk 0;
+ * with an odd seed the last chunk goes through cimxml_parser_feed_last.
+ */
 static enum cimxml_status
 parse_chunked(const char *data, size_t len, const struct cimxml_limits *lim,
     size_t chunk, unsigned seed, struct cimxml_message **msgp, char **reasonp)
@@ -79,7 +82,11 @@ parse_chunked(const char *data, size_t len, const struct cimxml_limits *lim,
 		n = chunk != 0 ? chunk : 1 + (size_t)(rand_r(&seed) % 97);
 		if (n > len - off)
 			n = len - off;
-		st = cimxml_parser_feed(p, data + off, n);
+		/* Odd seeds say which chunk is the last one. */
+		if (off + n == len && (seed & 1) != 0)
+			st = cimxml_parser_feed_last(p, data + off, n);
+		else
+			st = cimxml_parser_feed(p, data + off, n);
 		if (st != CIMXML_OK && fst == CIMXML_OK)
 			fst = st;
 		/* After an error, feeding is a no-op with the same status. */
@@ -1402,6 +1409,92 @@ START_TEST(reason_is_one_line)
 }
 END_TEST
 
+/*
+ * Each thread reuses its finished libxml2 contexts: whatever a parse left
+ * behind (an error, a halt, a parse given up half way, a flood of names)
+ * must not change the next parse's result or its reasons.
+ */
+START_TEST(context_reuse)
+{
+	static const char bad[] = DOC(
+	    "<PROPERTY NAME=\"Src\" TYPE=\"string\" EmbeddedObject=\"instance\">"
+	    "<VALUE><![CDATA[<INSTANCE CLASSNAME=\"F\">\n<PROPERTY NAME=\"N\" "
+	    "TYPE=\"uint8\"><VALUE>256</VALUE></PROPERTY></INSTANCE>]]>"
+	    "</VALUE></PROPERTY>\n<BOGUS/>\n");
+	struct cimxml_message *want, *m;
+	struct cimxml_parser *p;
+	char *data, *flood, *want_reason, *reason;
+	size_t len, i, k;
+	int round;
+
+	data = load("samples/inst-modification.xml", &len);
+	ck_assert_int_eq(cimxml_parse(data, len, NULL, &want, &reason),
+	    CIMXML_OK);
+	ck_assert_int_eq(cimxml_parse(bad, strlen(bad), NULL, &m,
+	    &want_reason), CIMXML_NOT_VALID);
+	ck_assert_ptr_nonnull(strstr(want_reason,
+	    "embedded instance: line 2: property \"N\": value \"256\""));
+	/* One start tag with 2000 attribute names (dictionary, slots). */
+	flood = malloc(2000 * 16 + 64);
+	k = (size_t)sprintf(flood, "<CIM");
+	for (i = 0; i < 2000; i++)
+		k += (size_t)sprintf(flood + k, " a%zu=\"\"", i);
+	strcpy(flood + k, ">");
+	for (round = 0; round < 6; round++) {
+		switch (round) {
+		case 0: /* not well-formed: libxml2 halts */
+			ck_assert_int_eq(cimxml_parse(MSGHEAD "<SIMPLEEXPREQ ",
+			    strlen(MSGHEAD) + 14, NULL, &m, &reason),
+			    CIMXML_NOT_WELL_FORMED);
+			free(reason);
+			break;
+		case 1: /* given up half way, deep inside */
+			p = cimxml_parser_new(NULL);
+			ck_assert_int_eq(cimxml_parser_feed(p, data, len - 40),
+			    CIMXML_OK);
+			cimxml_parser_free(p);
+			break;
+		case 2: /* stopped by our own check */
+			ck_assert_int_eq(cimxml_parse(bad, strlen(bad), NULL,
+			    &m, &reason), CIMXML_NOT_VALID);
+			free(reason);
+			break;
+		case 3: /* a flood of names */
+			ck_assert_int_ne(cimxml_parse(flood, strlen(flood),
+			    NULL, &m, &reason), CIMXML_OK);
+			free(reason);
+			break;
+		case 4: /* nested parsers given up at once */
+			p = cimxml_parser_new(NULL);
+			cimxml_parser_free(p);
+			p = cimxml_parser_new(NULL);
+			cimxml_parser_feed(p, bad, 200);
+			cimxml_parser_free(p);
+			break;
+		default: /* many in a row: more than are kept */
+			for (i = 0; i < 20; i++) {
+				ck_assert_int_eq(cimxml_parse(data, len, NULL,
+				    &m, &reason), CIMXML_OK);
+				cimxml_message_free(m);
+			}
+			break;
+		}
+		ck_assert_int_eq(cimxml_parse(data, len, NULL, &m, &reason),
+		    CIMXML_OK);
+		msg_eq(want, m);
+		cimxml_message_free(m);
+		ck_assert_int_eq(cimxml_parse(bad, strlen(bad), NULL, &m,
+		    &reason), CIMXML_NOT_VALID);
+		ck_assert_str_eq(reason, want_reason);
+		free(reason);
+	}
+	cimxml_message_free(want);
+	free(want_reason);
+	free(flood);
+	free(data);
+}
+END_TEST
+
 static const char *const thread_docs[] = {
     "samples/alert-indication.xml",
     "samples/all-types.xml",
@@ -1490,6 +1583,7 @@ cimxml_suite(void)
 	tcase_add_test(tc, export_errors);
 	tcase_add_test(tc, push_interface);
 	tcase_add_test(tc, threads);
+	tcase_add_test(tc, context_reuse);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("rejections");
