@@ -74,7 +74,15 @@ struct scratch {
 	enum seqtrack_verdict *verdicts;
 	size_t cap;
 	const char **names;
+	struct counted *counted;
 	size_t ncap;
+};
+
+/* A record routed to a sink without a writer, counted once appended. */
+struct counted {
+	struct sink *sink;
+	size_t rec;	 /* index in the append */
+	int64_t time_us; /* its receive time */
 };
 
 /* Senders remembered at most; the one seen longest ago makes room. */
@@ -94,6 +102,7 @@ scratch_free(void *p)
 	free(sc->ents);
 	free(sc->verdicts);
 	free(sc->names);
+	free(sc->counted);
 	free(sc);
 }
 
@@ -125,6 +134,8 @@ scratch_get(size_t n, size_t nnames)
 	}
 	if (nnames > sc->ncap) {
 		sc->names = xreallocarray(sc->names, nnames, sizeof *sc->names);
+		sc->counted = xreallocarray(sc->counted, nnames,
+		    sizeof *sc->counted);
 		sc->ncap = nnames;
 	}
 	return sc;
@@ -261,7 +272,8 @@ dispatch_accept(struct dispatch *d, const struct cimxml_message *msg,
 	struct record rec;
 	struct cim_instance *inst;
 	uint64_t first;
-	size_t i, j, n = 0, nnames = 0, unrouted = 0, nf;
+	size_t i, j, n = 0, nnames = 0, unrouted = 0, nf, ncounted = 0;
+	struct sink *sk;
 	uint64_t fcount_small[64], *fcount;
 	unsigned epoch;
 	char *why = NULL;
@@ -300,8 +312,14 @@ dispatch_accept(struct dispatch *d, const struct cimxml_message *msg,
 		sc->ents[n].tail_len = sc->out.len - sc->offs[n];
 		sc->ents[n].routes = sc->names + nnames;
 		sc->ents[n].nroutes = rt->nsinks;
-		for (j = 0; j < rt->nsinks; j++)
-			sc->names[nnames++] = sink_name(rs->sinks[rt->sinks[j]]);
+		for (j = 0; j < rt->nsinks; j++) {
+			sk = rs->sinks[rt->sinks[j]];
+			sc->names[nnames++] = sink_name(sk);
+			if (!sink_has_writer(sk))
+				sc->counted[ncounted++] = (struct counted){ sk,
+				    n, (int64_t)rec.time.tv_sec * 1000000 +
+					rec.time.tv_nsec / 1000 };
+		}
 		if (rt->nsinks == 0)
 			unrouted++;
 		n++;
@@ -321,6 +339,9 @@ dispatch_accept(struct dispatch *d, const struct cimxml_message *msg,
 		goto out;
 	}
 	router_add_matches(rs->router, fcount);
+	for (i = 0; i < ncounted; i++)
+		sink_appended(sc->counted[i].sink, first + sc->counted[i].rec,
+		    sc->counted[i].time_us);
 	for (i = 0; i < msg->nexports; i++)
 		seqtrack_commit(d->seqtrack, src->addr,
 		    msg->exports[i].indication, sc->verdicts[i]);

@@ -194,9 +194,29 @@ sink_new(const struct sink_conf *conf, char **cause)
 	return sink_new_with_ops(conf, ops, cause);
 }
 
+bool
+sink_has_writer(const struct sink *s)
+{
+	return !s->ops->no_writer;
+}
+
+void
+sink_appended(struct sink *s, uint64_t seq, int64_t time_us)
+{
+	pthread_mutex_lock(&s->lock);
+	s->delivered++;
+	if (seq > s->last_seq) {
+		s->last_seq = seq;
+		s->last_time_us = time_us;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
 void
 sink_reopen(struct sink *s)
 {
+	if (s->ops->no_writer)
+		return; /* nothing of its own to reopen */
 	pthread_mutex_lock(&s->lock);
 	s->reopen_req = true;
 	pthread_cond_signal(&s->wake);
@@ -710,6 +730,19 @@ sink_start_at(struct sink *s, struct spool *sp, enum spool_start start,
 	struct spool_reader_stats rs;
 	int error;
 
+	if (s->ops->no_writer) {
+		/* No cursor either: drop one an earlier kind of it left. */
+		if (spool_cursor_remove(sp, s->conf.name) == -1)
+			log_warn("sink %s: cannot remove its old cursor",
+			    s->conf.name);
+		s->spool = sp;
+		if (s->ops->start != NULL && s->ops->start(s, cause) != 0)
+			return -1;
+		pthread_mutex_lock(&s->lock);
+		s->started = true;
+		pthread_mutex_unlock(&s->lock);
+		return 0;
+	}
 	s->reader = spool_reader_open(sp, s->conf.name, start, cause);
 	if (s->reader == NULL)
 		return -1;
@@ -740,6 +773,11 @@ sink_redeliver(struct sink *s, uint64_t from, uint64_t to, uint64_t *position,
 	pthread_mutex_lock(&s->lock);
 	if (!s->started || s->stopping) {
 		xasprintf(cause, "sink %s is not running", s->conf.name);
+		rc = -1;
+	} else if (s->ops->no_writer) {
+		xasprintf(cause, "sink %s is a %s sink: its subscribers read "
+		    "the spool themselves (subscribe with \"from\")",
+		    s->conf.name, s->ops->type);
 		rc = -1;
 	} else {
 		s->redeliver_req = true;
@@ -825,7 +863,7 @@ sink_stop(struct sink *s, unsigned timeout_sec)
 		return 0;
 	sink_stop_request(s, timeout_sec);
 
-	if (s->started) {
+	if (s->started && !s->ops->no_writer) {
 		pthread_join(s->thread, NULL);
 		spool_reader_hold(s->reader, 0);
 		if (spool_reader_flush(s->reader) == -1)
@@ -877,6 +915,8 @@ sink_conf(const struct sink *s)
 void
 sink_get_stats(struct sink *s, struct sink_stats *st)
 {
+	struct spool_stats ss;
+
 	pthread_mutex_lock(&s->lock);
 	st->delivered = s->delivered;
 	st->dropped = s->dropped;
@@ -886,6 +926,11 @@ sink_get_stats(struct sink *s, struct sink_stats *st)
 	st->last_time_us = s->last_time_us;
 	st->position = s->passed;
 	pthread_mutex_unlock(&s->lock);
+	if (s->ops->no_writer && s->spool != NULL) {
+		/* Everything in the spool is as far as it goes. */
+		spool_get_stats(s->spool, &ss);
+		st->position = ss.next_seq;
+	}
 }
 
 void
@@ -928,7 +973,7 @@ sink_is_idle(struct sink *s)
 {
 	struct spool_stats ss;
 
-	if (s->closed || !s->started)
+	if (s->closed || !s->started || s->ops->no_writer)
 		return true;
 	if (s->reopen_req)
 		return false;

@@ -2,7 +2,9 @@
  * Sinks: where records go. Each configured sink reads the spool through its
  * own reader (a persistent cursor named by the sink) in its own writer
  * thread, so a slow or failing sink never stalls reception or the other
- * sinks, and what it has not delivered survives restarts. A sink kind
+ * sinks, and what it has not delivered survives restarts. (A socket sink
+ * has no writer: each of its subscribers reads the spool in its own
+ * thread, and the sink only counts what was routed to it.) A sink kind
  * (sink_<kind>.c) exports one const struct sink_ops; sink.c holds the
  * registry and the shared delivery logic: skipping records routed
  * elsewhere, batching, retry with capped exponential backoff and jitter,
@@ -41,6 +43,13 @@ struct sink;
 
 struct sink_ops {
 	const char *type;
+	/*
+	 * The kind's consumers read the spool themselves (socket: every
+	 * subscriber has its own reader): the sink has no writer thread and
+	 * no cursor, deliver is not called, and a record routed to it counts
+	 * as delivered once it is in the spool (sink_appended).
+	 */
+	bool no_writer;
 	/* Prepare (open files, ...). Called once before the writer starts. */
 	int (*open)(struct sink *, char **cause);
 	/*
@@ -104,6 +113,13 @@ int sink_start_at(struct sink *, struct spool *, enum spool_start start,
  */
 int sink_redeliver(struct sink *, uint64_t from, uint64_t to,
     uint64_t *position, char **cause);
+/* Whether the sink has a writer thread (see sink_ops.no_writer). */
+bool sink_has_writer(const struct sink *);
+/*
+ * For a sink without a writer: the record `seq`, routed to it and
+ * received at time_us (epoch microseconds), is in the spool.
+ */
+void sink_appended(struct sink *, uint64_t seq, int64_t time_us);
 /* Ask the writer to reopen its output before its next delivery. */
 void sink_reopen(struct sink *);
 /*

@@ -9,9 +9,10 @@
  * acks persist it), in its own thread. Replay and live are therefore one
  * path: a subscriber that starts in the past reads forward until it has
  * caught up and then simply waits for the next append, so there is no seam
- * where a record could be doubled or dropped. The sink's own writer only
- * counts what the filters route to it; nothing a subscriber does can slow
- * down reception or the other sinks.
+ * where a record could be doubled or dropped. The sink itself has no
+ * writer: the request threads count what the filters route to it as they
+ * append (sink_appended); nothing a subscriber does can slow down
+ * reception or the other sinks.
  *
  * A subscriber reads ahead into a queue of at most `buffer` messages; it
  * is written out as the socket accepts it. When a matching record finds
@@ -1256,18 +1257,6 @@ socket_start(struct sink *s, char **cause)
 	return 0;
 }
 
-static enum sink_result
-socket_deliver(struct sink *s, const struct sink_line *lines, size_t n,
-    size_t *done, char **cause)
-{
-	/* Subscribers read the spool themselves; this only counts. */
-	(void)s;
-	(void)lines;
-	(void)cause;
-	*done = n;
-	return SINK_OK;
-}
-
 static void
 socket_close(struct sink *s)
 {
@@ -1310,9 +1299,9 @@ socket_close(struct sink *s)
 
 const struct sink_ops sink_socket_ops = {
 	.type = "socket",
+	.no_writer = true,
 	.open = socket_open,
 	.start = socket_start,
-	.deliver = socket_deliver,
 	.close = socket_close,
 };
 

@@ -590,7 +590,10 @@ has_thread(pid_t pid, const char *name)
 	return found;
 }
 
-/* Each sink's writer, the accept thread, a subscriber and control: named. */
+/*
+ * Each sink's writer, the accept thread, a subscriber and control: named.
+ * A socket sink has no writer of its own.
+ */
 START_TEST(test_thread_names)
 {
 	struct tu_daemon *d = start(NULL);
@@ -599,12 +602,113 @@ START_TEST(test_thread_names)
 	c = conn_open(d);
 	ck_assert_uint_eq(subscribe(c, "{\"op\":\"subscribe\"}"), 1);
 	ck_assert(has_thread(d->pid, "sink f"));
-	ck_assert(has_thread(d->pid, "sink live"));
+	ck_assert(!has_thread(d->pid, "sink live"));
 	ck_assert(has_thread(d->pid, "accept live"));
 	ck_assert(has_thread(d->pid, "sub live"));
 	ck_assert(has_thread(d->pid, "control"));
 	ck_assert(!has_thread(d->pid, "sink nosuch"));
 	conn_close(c);
+	ck_assert_int_eq(tu_daemon_stop(d), 0);
+}
+END_TEST
+
+/*
+ * The socket sink counts what the filters route to it as it is appended:
+ * its delivered, last_seq and position need no subscriber and no writer,
+ * and it has nothing to deliver again.
+ */
+START_TEST(test_sink_counts)
+{
+	struct tu_daemon *d = tu_daemon_start_conf(
+	    "[listener]\nbind = 127.0.0.1\nhttp_port = %1$u\n"
+	    "[daemon]\nspool_dir = %2$s/spool\n"
+	    "control_socket = %2$s/control.sock\n"
+	    "[sink f]\ntype = file\npath = %2$s/out.jsonl\n"
+	    "[sink live]\ntype = socket\npath = %2$s/events.sock\n"
+	    "[filter all]\nsinks = f\n"
+	    "[filter high]\nwhere = PerceivedSeverity >= 5\nsinks = live\n");
+	json_object *a, *o, *live = NULL;
+	size_t i;
+	int fd;
+
+	ck_assert_int_gt(asprintf(&d->out, "%s/out.jsonl", d->dir), 0);
+	send_wait(d, 4, 1, 2);
+	send_wait(d, 3, 1, 6);
+	wait_caught_up(d, "f");
+	a = control(d, "sinks");
+	for (i = 0; i < json_object_array_length(a); i++) {
+		o = json_object_array_get_idx(a, i);
+		if (strcmp(json_object_get_string(tu_jget(o, "name")),
+		    "live") == 0)
+			live = o;
+	}
+	ck_assert_ptr_nonnull(live);
+	ck_assert_uint_eq(mu64(live, "delivered"), 3);
+	ck_assert_uint_eq(mu64(live, "last_seq"), 7);
+	ck_assert_uint_eq(mu64(live, "position"), 8);
+	ck_assert_uint_eq(mu64(live, "lag"), 0);
+	ck_assert_uint_eq(mu64(live, "failures"), 0);
+	json_object_put(a);
+
+	fd = tu_ctl_connect(d);
+	o = tu_ctl_ask(fd, "{\"op\":\"redeliver\",\"sink\":\"live\","
+	    "\"from\":1}\n");
+	ck_assert(!json_object_get_boolean(tu_jget(o, "ok")));
+	ck_assert_ptr_nonnull(strstr(json_object_get_string(
+	    json_object_array_get_idx(tu_jget(o, "errors"), 0)),
+	    "sink live is a socket sink: its subscribers read the spool "
+	    "themselves"));
+	json_object_put(o);
+	close(fd);
+	ck_assert_int_eq(tu_daemon_stop(d), 0);
+}
+END_TEST
+
+#define CURSOR_CONF                                                            \
+	"[listener]\nbind = 127.0.0.1\nhttp_port = %1$u\n"                     \
+	"[daemon]\nspool_dir = %2$s/spool\n"                                   \
+	"control_socket = %2$s/control.sock\n"                                 \
+	"[sink f]\ntype = file\npath = %2$s/out.jsonl\n"                       \
+	"[filter all]\nsinks = f, live\n"                                      \
+	"[sink live]\n"
+
+/*
+ * A sink that becomes a socket sink drops the cursor it had: kept, that
+ * cursor would never move again and would hold every segment after it.
+ */
+START_TEST(test_old_cursor_dropped)
+{
+	struct tu_daemon *d = tu_daemon_start_conf(
+	    CURSOR_CONF "type = file\npath = %2$s/live.jsonl\n");
+	char *cur_live, *cur_f;
+	long deadline;
+	FILE *f;
+
+	ck_assert_int_gt(asprintf(&d->out, "%s/out.jsonl", d->dir), 0);
+	ck_assert_int_gt(asprintf(&cur_live, "%s/spool/cursors/live",
+	    d->dir), 0);
+	ck_assert_int_gt(asprintf(&cur_f, "%s/spool/cursors/f", d->dir), 0);
+	send_wait(d, 2, 1, 2);
+	wait_caught_up(d, "live");
+	kill(d->pid, SIGTERM);
+	ck_assert(tu_daemon_wait(d, 60000));
+	ck_assert_int_eq(access(cur_live, F_OK), 0);
+
+	ck_assert_ptr_nonnull(f = fopen(d->conf, "w"));
+	fprintf(f, CURSOR_CONF "type = socket\npath = %2$s/events.sock\n",
+	    d->port, d->dir);
+	fclose(f);
+	tu_daemon_restart(d);
+	for (deadline = now_ms() + 10000;
+	    access(cur_live, F_OK) == 0 && now_ms() < deadline;)
+		usleep(10000);
+	ck_assert_int_eq(access(cur_live, F_OK), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_int_eq(access(cur_f, F_OK), 0);
+	send_wait(d, 1, 1, 2);
+	wait_caught_up(d, "f");
+	free(cur_live);
+	free(cur_f);
 	ck_assert_int_eq(tu_daemon_stop(d), 0);
 }
 END_TEST
@@ -1220,6 +1324,8 @@ main(void)
 	tcase_add_test(tc, test_three_subsets);
 	tcase_add_test(tc, test_replay_to_live);
 	tcase_add_test(tc, test_thread_names);
+	tcase_add_test(tc, test_sink_counts);
+	tcase_add_test(tc, test_old_cursor_dropped);
 	tcase_add_test(tc, test_slow_subscriber);
 	tcase_add_test(tc, test_overflow_replay);
 	tcase_add_test(tc, test_named_ack);
