@@ -146,6 +146,11 @@ static const struct {
 };
 /* clang-format on */
 
+/* Longest name in elem_table, plus one. */
+#define ELEM_MAX_LEN (sizeof "VALUE.NAMEDINSTANCE")
+/* elem_table's entries of length n are [elem_by_len[n], elem_by_len[n+1]). */
+static unsigned char elem_by_len[ELEM_MAX_LEN + 1];
+
 /* One open element. */
 struct frame {
 	enum elem kind;
@@ -300,6 +305,13 @@ ctxt_cache_free(void *arg)
 static void
 cimxml_init(void)
 {
+	size_t i, n = sizeof elem_table / sizeof elem_table[0], k = 0;
+
+	for (i = 0; i <= ELEM_MAX_LEN; i++) {
+		while (k < n && elem_table[k].len < i)
+			k++;
+		elem_by_len[i] = (unsigned char)k;
+	}
 	xmlInitParser();
 	cimxml_c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
 	ctxt_key_ok = pthread_key_create(&ctxt_key, ctxt_cache_free) == 0;
@@ -595,8 +607,8 @@ sax_internal_subset(
 
 /*
  * Element kind by name (CIM-XML names are unprefixed and case-sensitive).
- * The table is sorted by length, so only names of the right length and
- * first letter are compared.
+ * The table is sorted by length and elem_by_len says where each length
+ * starts, so only names of the right length and first letter are compared.
  */
 static enum elem
 elem_lookup(const xmlChar *prefix, const xmlChar *name)
@@ -606,11 +618,9 @@ elem_lookup(const xmlChar *prefix, const xmlChar *name)
 	if (prefix != NULL)
 		return E_UNKNOWN;
 	len = strlen((const char *)name);
-	for (i = 0; i < sizeof elem_table / sizeof elem_table[0]; i++) {
-		if (elem_table[i].len < len)
-			continue;
-		if (elem_table[i].len > len)
-			break;
+	if (len >= ELEM_MAX_LEN)
+		return E_UNKNOWN;
+	for (i = elem_by_len[len]; i < elem_by_len[len + 1]; i++) {
 		if (elem_table[i].name[0] == (char)name[0] &&
 		    memcmp(elem_table[i].name, name, len) == 0)
 			return elem_table[i].kind;
