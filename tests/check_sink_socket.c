@@ -457,9 +457,11 @@ wait_subscribers(const struct tu_daemon *d, size_t n, const char *state)
 		if (k == n && (state != NULL ||
 		    json_object_array_length(a) == n))
 			return a;
+		/* Says what there was instead. */
+		ck_assert_msg(now_ms() < deadline, "not %zu subscribers%s%s: "
+		    "%s", n, state ? " in state " : "", state ? state : "",
+		    json_object_to_json_string(a));
 		json_object_put(a);
-		ck_assert_msg(now_ms() < deadline, "not %zu subscribers%s%s", n,
-		    state ? " in state " : "", state ? state : "");
 		usleep(20000);
 	}
 }
