@@ -1047,8 +1047,14 @@ sub_serve(struct sub *u)
 	for (;;) {
 		if (sub_stopping(u))
 			break;
-		room = (u->state != SUB_OVERFLOW && u->state != SUB_PAUSED) &&
-		    u->nends < buffer;
+		/*
+		 * Read on with a full queue too: the next record is where an
+		 * overflow is noticed (sub_pull). Stopping here would leave a
+		 * subscriber whose queue filled at the end of a read stuck,
+		 * neither overflowed nor served, for as long as its client
+		 * does not read.
+		 */
+		room = u->state != SUB_OVERFLOW && u->state != SUB_PAUSED;
 		n = 0;
 		if (room) {
 			wait = u->out_off < u->out.len ? 0 : SUB_POLL_MS;
