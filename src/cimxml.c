@@ -640,7 +640,8 @@ attr_get(const xmlChar **attrs, int nattrs, const char *name, const char **v,
 		const xmlChar **a = attrs + 5 * i;
 
 		if (a[1] == NULL && a[0][0] == (xmlChar)name[0] &&
-		    memcmp(a[0], name, nl) == 0 && a[0][nl] == '\0') {
+		    strncmp((const char *)a[0], name, nl) == 0 &&
+		    a[0][nl] == '\0') {
 			*v = (const char *)a[3];
 			*len = (size_t)(a[4] - a[3]);
 			return true;
