@@ -121,6 +121,15 @@ struct spool {
 	size_t ncurs;
 	struct timespec last_maint;
 	struct spool_stats st;
+	/*
+	 * Segments retention let go: unlinked by reap() once the lock is
+	 * released (unlinking 64M of page cache takes milliseconds, which
+	 * appends would wait for under the lock).
+	 */
+	char (*doomed)[SEG_NAME_LEN];
+	size_t ndoomed;
+	size_t doomedcap;
+	atomic_bool reap_pending; /* set under lock, read without */
 
 	/* Only the leader (busy set) touches these. */
 	int act_fd;
@@ -910,10 +919,14 @@ retain_locked(struct spool *sp)
 			why = "spool_max_age";
 		if (why == NULL)
 			break;
-		if (unlinkat(sp->dirfd, name, 0) == -1 && errno != ENOENT) {
-			log_warn("spool: cannot delete segment %s", name);
-			break;
+		if (sp->ndoomed == sp->doomedcap) {
+			sp->doomedcap = sp->doomedcap ? sp->doomedcap * 2 : 4;
+			sp->doomed = xreallocarray(
+			    sp->doomed, sp->doomedcap, sizeof *sp->doomed);
 		}
+		memcpy(sp->doomed[sp->ndoomed++], name, sizeof name);
+		atomic_store_explicit(
+		    &sp->reap_pending, true, memory_order_relaxed);
 		if (next > min_cur) {
 			log_notice(
 			    "spool: segment %s (seq %" PRIu64 "..%" PRIu64
@@ -929,6 +942,31 @@ retain_locked(struct spool *sp)
 		sp->nsegs--;
 	}
 	now_mono(&sp->last_maint);
+}
+
+/*
+ * Unlink the segments retain_locked let go. Called without the lock, by
+ * whoever released it after retain_locked.
+ */
+static void
+reap(struct spool *sp)
+{
+	char (*names)[SEG_NAME_LEN];
+	size_t i, n;
+
+	if (!atomic_load_explicit(&sp->reap_pending, memory_order_relaxed))
+		return;
+	pthread_mutex_lock(&sp->lock);
+	names = sp->doomed;
+	n = sp->ndoomed;
+	sp->doomed = NULL;
+	sp->ndoomed = sp->doomedcap = 0;
+	atomic_store_explicit(&sp->reap_pending, false, memory_order_relaxed);
+	pthread_mutex_unlock(&sp->lock);
+	for (i = 0; i < n; i++)
+		if (unlinkat(sp->dirfd, names[i], 0) == -1 && errno != ENOENT)
+			log_warn("spool: cannot delete segment %s", names[i]);
+	free(names);
 }
 
 int
@@ -1196,6 +1234,7 @@ spool_open(const struct spool_params *p, char **cause)
 	if (spool_load(sp, cause) == -1 || spool_recover(sp, cause) == -1)
 		goto fail;
 	retain_locked(sp);
+	reap(sp);
 	log_debug("spool: %s: %zu segments, %" PRIu64
 		  " bytes, next seq %" PRIu64,
 	    sp->dir, sp->nsegs, sp->total, sp->next_seq);
@@ -1212,6 +1251,8 @@ spool_close(struct spool *sp)
 
 	if (sp == NULL)
 		return;
+	if (sp->dirfd != -1)
+		reap(sp);
 	if (sp->act_fd != -1) {
 		if (fdatasync(sp->act_fd) == -1)
 			log_warn("spool: fdatasync");
@@ -1233,6 +1274,7 @@ spool_close(struct spool *sp)
 	pthread_cond_destroy(&sp->done_cv);
 	pthread_mutex_destroy(&sp->lock);
 	free(sp->created);
+	free(sp->doomed);
 	free(sp->wbuf);
 	free(sp->segs);
 	free(sp->fault_path);
@@ -1581,6 +1623,7 @@ spool_append(struct spool *sp, const struct spool_entry *ents, size_t n,
 			pthread_cond_wait(&sp->done_cv, &sp->lock);
 	}
 	pthread_mutex_unlock(&sp->lock);
+	reap(sp);
 
 	if (r.error != 0) {
 		xasprintf(
@@ -1598,6 +1641,7 @@ spool_maintain(struct spool *sp)
 	pthread_mutex_lock(&sp->lock);
 	retain_locked(sp);
 	pthread_mutex_unlock(&sp->lock);
+	reap(sp);
 }
 
 void
@@ -1723,6 +1767,7 @@ reader_persist(struct spool_reader *r)
 	if (sp->nsegs > 1 && v >= sp->segs[1].first)
 		retain_locked(sp);
 	pthread_mutex_unlock(&sp->lock);
+	reap(sp);
 	return 0;
 }
 
