@@ -946,7 +946,9 @@ retain_locked(struct spool *sp)
 
 /*
  * Unlink the segments retain_locked let go. Called without the lock, by
- * whoever released it after retain_locked.
+ * whoever released it after retain_locked: a sink persisting its cursor,
+ * maintenance, or an appender after a write pass (then that one request,
+ * rather than every append in flight, waits for the unlink).
  */
 static void
 reap(struct spool *sp)
@@ -965,7 +967,10 @@ reap(struct spool *sp)
 	pthread_mutex_unlock(&sp->lock);
 	for (i = 0; i < n; i++)
 		if (unlinkat(sp->dirfd, names[i], 0) == -1 && errno != ENOENT)
-			log_warn("spool: cannot delete segment %s", names[i]);
+			log_warn("spool: cannot delete segment %s; it stays "
+				 "on disk, no longer counted, until the next "
+				 "start",
+			    names[i]);
 	free(names);
 }
 
