@@ -146,6 +146,9 @@ static const struct {
 };
 /* clang-format on */
 
+_Static_assert(sizeof elem_table / sizeof elem_table[0] < 256,
+    "elem_by_len holds indexes into elem_table as unsigned char");
+
 /* Longest name in elem_table, plus one. */
 #define ELEM_MAX_LEN (sizeof "VALUE.NAMEDINSTANCE")
 /* elem_table's entries of length n are [elem_by_len[n], elem_by_len[n+1]). */
