@@ -1643,8 +1643,11 @@ wbuf_flush(struct spool *sp)
 static int
 act_cut(struct spool *sp)
 {
+	bool mapped = sp->map != NULL;
+
 	map_drop(sp);
-	if (sp->act_size > sp->act_off) {
+	/* Mapped: a fallocate that failed may have extended it anyway. */
+	if (mapped || sp->act_size > sp->act_off) {
 		sp->wrote = true;
 		if (ftruncate(sp->act_fd, (off_t)sp->act_off) == -1)
 			return -1;
