@@ -141,6 +141,55 @@ fail:
 
 static uint64_t file_size(int);
 
+/*
+ * A daemon killed in the middle of a write leaves the file's last line cut
+ * short. Its record is written again whole (the cursor only passes it once
+ * written), so cut the fragment off rather than have the next line glued
+ * to it: the file stays one complete line per record. Regular files only.
+ */
+static void
+file_cut_fragment(struct sink *s, int fd)
+{
+	const struct sink_conf *c = sink_conf(s);
+	char buf[4096];
+	struct stat st;
+	off_t end, at;
+	ssize_t n, i;
+	int rfd;
+
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_size == 0)
+		return;
+	if ((rfd = open(c->path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		return;
+	end = st.st_size;
+	for (at = end; at > 0; at -= n) {
+		n = at < (off_t)sizeof buf ? (ssize_t)at : (ssize_t)sizeof buf;
+		if (pread(rfd, buf, (size_t)n, at - n) != n)
+			goto out;
+		for (i = n; i > 0; i--)
+			if (buf[i - 1] == '\n')
+				break;
+		if (i > 0) {
+			at = at - n + i;
+			break;
+		}
+	}
+	if (at < 0)
+		at = 0;
+	if (at == end)
+		goto out; /* ends with a newline */
+	if (ftruncate(fd, at) == -1) {
+		log_warn("sink %s: cannot cut the incomplete last line of %s",
+		    c->name, c->path);
+		goto out;
+	}
+	log_warnx("sink %s: cut %lld bytes of an incomplete last line off %s "
+		  "(its record is written again whole)",
+	    c->name, (long long)(end - at), c->path);
+out:
+	close(rfd);
+}
+
 static int
 file_open(struct sink *s, char **cause)
 {
@@ -149,6 +198,7 @@ file_open(struct sink *s, char **cause)
 
 	if ((fd = file_open_path(sink_conf(s), cause)) == -1)
 		return -1;
+	file_cut_fragment(s, fd);
 	fs = xcalloc(1, sizeof *fs);
 	fs->fd = fd;
 	fs->size = file_size(fd);
@@ -328,9 +378,14 @@ file_reopen(struct sink *s, char **cause)
 	if ((fd = file_open_path(sink_conf(s), cause)) == -1)
 		return -1;
 	close(fs->fd);
+	/*
+	 * A line cut short is written again whole: cut off (if the file is
+	 * the same) or left in the old one.
+	 */
+	if (fs->partial)
+		file_cut_fragment(s, fd);
 	fs->fd = fd;
 	fs->size = file_size(fd);
-	/* A line cut short stays cut in the old file; write it whole. */
 	fs->partial = false;
 	return 0;
 }

@@ -468,6 +468,43 @@ START_TEST(test_reopen_after_rename)
 }
 END_TEST
 
+/*
+ * A daemon killed in the middle of a write left the last line cut short:
+ * the sink cuts the fragment off when it opens the file (its record comes
+ * again whole), so that the next line is not glued to it.
+ */
+START_TEST(test_cut_fragment)
+{
+	char *path = tpath("torn.jsonl"), *got;
+	const char *keep = "{\"v\":1,\"seq\":1,\"m\":\"zero\"}\n";
+	const char *torn = "{\"v\":1,\"seq\":2,\"time\":\"2026-";
+	struct buf b = BUF_INIT;
+	struct sink *s;
+	int round;
+
+	for (round = 0; round < 2; round++) {
+		/* Round 1: nothing but a fragment, no newline at all. */
+		buf_reset(&b);
+		if (round == 0)
+			buf_adds(&b, keep);
+		buf_adds(&b, torn);
+		tu_write_file(path, b.data, b.len);
+		s = mksink(path);
+		start(s);
+		put_line("one");
+		ck_assert(sink_wait_idle(s, 10000));
+		ck_assert_uint_eq(sink_stop(s, 5), 0);
+		sink_free(s);
+		got = texts(path);
+		ck_assert_str_eq(got, round == 0 ? "zero\none\n" : "one\n");
+		free(got);
+		unlink(path);
+	}
+	buf_free(&b);
+	free(path);
+}
+END_TEST
+
 START_TEST(test_reopen_fails_keeps_writing)
 {
 	char *dir = tpath("d"), *dir2 = tpath("d2"), *got;
@@ -1304,6 +1341,7 @@ sink_suite(void)
 	tcase_add_test(tc, test_mode);
 	tcase_add_test(tc, test_open_fails);
 	tcase_add_test(tc, test_reopen_after_rename);
+	tcase_add_test(tc, test_cut_fragment);
 	tcase_add_test(tc, test_reopen_fails_keeps_writing);
 	tcase_add_test(tc, test_concurrent);
 	tcase_add_test(tc, test_stop_drains);
