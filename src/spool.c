@@ -6,7 +6,8 @@
  * list; whoever finds no write in progress becomes the leader, takes the
  * whole list, numbers it, encodes it into one buffer, writes it with one
  * copy into the mapped segment (fsync=none; see "Mapped writing" below) or
- * one pwrite and one fdatasync (fsync=batch|always) and wakes the others.
+ * one pwrite and one fdatasync (fsync=batch|always) and wakes the others
+ * (who, with fsync=none, spin for the pass rather than sleep: see spin_for).
  * So concurrent appenders share the write and the sync (group commit), and
  * file order is seq order. A failed write pass is undone (truncate, unlink
  * of new segments) and fails every appender in it; seqs are only consumed
