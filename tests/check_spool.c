@@ -4,11 +4,13 @@
  * corrupt data, concurrent appenders and group commit, readers and their
  * persisted cursors (including a crash in a child process), retention by
  * delivery, size and age, the ENOSPC fault hook, and the mapped writing
- * of fsync=none (a crash's preallocated tail, a fault in the copy). Every
+ * of fsync=none (a crash's preallocated tail, a fault in the copy, a file
+ * size limit that stops preallocation and then writes). Every
  * wait is bounded.
  */
 #include "autoconf.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -19,6 +21,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1260,6 +1263,45 @@ close_and_clean(struct spool *sp, char *seg, char *logpath, char *dir)
 }
 
 /*
+ * Open the spool again with its log captured: no damage may be reported.
+ * *logpath gets the log's file.
+ */
+static struct spool *
+reopen_quiet(const struct spool_params *p, const char *dir, char **logpath)
+{
+	struct spool *sp;
+	char *log;
+
+	ck_assert_int_gt(asprintf(logpath, "%s.log", dir), 0);
+	cap_begin(*logpath);
+	sp = xopen(p);
+	log = cap_end(*logpath);
+	ck_assert_ptr_null(strstr(log, "torn"));
+	ck_assert_ptr_null(strstr(log, "skipped"));
+	free(log);
+	return sp;
+}
+
+/* The spool holds exactly the seqs 1..n, readable. */
+static void
+read_check_all(struct spool *sp, uint64_t n)
+{
+	struct spool_reader *r;
+	uint64_t *seqs = calloc(n + 1, sizeof *seqs);
+	char *cause = NULL;
+	size_t got, i;
+
+	r = spool_reader_open(sp, NULL, SPOOL_START_OLDEST, &cause);
+	ck_assert_ptr_nonnull(r);
+	got = read_all(r, seqs, n + 1, NULL, NULL);
+	ck_assert_uint_eq(got, n);
+	for (i = 0; i < got; i++)
+		ck_assert_uint_eq(seqs[i], i + 1);
+	spool_reader_close(r);
+	free(seqs);
+}
+
+/*
  * fsync=none writes the active segment through a mapping of a file
  * extended ahead of the records: a process that dies without spool_close
  * leaves zeros after the last record. The next open releases them without
@@ -1270,12 +1312,10 @@ START_TEST(test_mapped_crash)
 {
 	struct spool_params p;
 	struct spool *sp;
-	struct spool_reader *r;
 	struct spool_stats st;
-	char *dir = tu_tmpdir(), *logpath, *log, *seg, *cause = NULL;
-	uint64_t seqs[300], last = 0, first;
+	char *dir = tu_tmpdir(), *logpath, *seg;
+	uint64_t last = 0, first;
 	unsigned n = _i == 0 ? 50 : 200;
-	size_t got, i;
 	DIR *d;
 	struct dirent *de;
 	pid_t pid;
@@ -1314,26 +1354,13 @@ START_TEST(test_mapped_crash)
 	}
 	closedir(d);
 
-	ck_assert_int_gt(asprintf(&logpath, "%s.log", dir), 0);
-	cap_begin(logpath);
-	sp = xopen(&p);
-	log = cap_end(logpath);
-	ck_assert_ptr_null(strstr(log, "torn"));
-	ck_assert_ptr_null(strstr(log, "skipped"));
-	free(log);
+	sp = reopen_quiet(&p, dir, &logpath);
 	spool_get_stats(sp, &st);
 	ck_assert_uint_eq(st.recovered_cut_bytes, 0);
 	ck_assert_uint_eq(st.next_seq, n + 1);
 	seg = seg_path(dir, last);
 	ck_assert_int_eq(last_byte(seg), '\n');
-
-	r = spool_reader_open(sp, NULL, SPOOL_START_OLDEST, &cause);
-	ck_assert_ptr_nonnull(r);
-	got = read_all(r, seqs, 300, NULL, NULL);
-	ck_assert_uint_eq(got, n);
-	for (i = 0; i < got; i++)
-		ck_assert_uint_eq(seqs[i], i + 1);
-	spool_reader_close(r);
+	read_check_all(sp, n);
 	/* And appends go on after them. */
 	append_n(sp, n + 1, 5, n + 1);
 	close_and_clean(sp, seg, logpath, dir);
@@ -1370,6 +1397,73 @@ START_TEST(test_mapped_fault)
 	ck_assert_uint_eq(st.append_failures, 0);
 	ck_assert_uint_eq(st.next_seq, 25);
 	ck_assert_int_gt(file_size(seg), 0);
+	close_and_clean(sp, seg, logpath, dir);
+}
+END_TEST
+
+/*
+ * A file size limit of 3 MiB: the first 2 MiB the spool preallocates and
+ * writes through the mapping; extending the file further fails (EFBIG),
+ * so the spool falls back to pwrite, which fills the file to the limit and
+ * then fails: those appends fail with EFBIG and consume no seq, and every
+ * acknowledged record is there, intact, when the spool is opened again.
+ */
+START_TEST(test_mapped_fsize)
+{
+	struct spool_params p;
+	struct spool *sp;
+	struct spool_entry e;
+	struct spool_stats st;
+	struct rlimit rl, saved;
+	char *dir = tu_tmpdir(), *logpath, *seg, *t, *cause = NULL;
+	uint64_t seq, ok = 0, i;
+	unsigned failures = 0, bad = 0;
+
+	params(&p, dir, 0);
+	sp = xopen(&p);
+	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &saved), 0);
+	rl = saved;
+	rl.rlim_cur = (rlim_t)3 << 20;
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	/*
+	 * No ck_assert until the limit is lifted: Check records each one in
+	 * a file of its own, which the limit would cut.
+	 */
+	for (i = 1; failures < 2 && i < 200000; i++) {
+		t = tail_for((unsigned)i);
+		e.tail = t;
+		e.tail_len = strlen(t);
+		e.routes = routes_c;
+		e.nroutes = 1;
+		if (spool_append(sp, &e, 1, &seq, &cause) == 0) {
+			if (failures > 0 || seq != ++ok)
+				bad++;
+		} else {
+			if (errno != EFBIG ||
+			    strstr(cause, "File too large") == NULL)
+				bad++;
+			free(cause);
+			cause = NULL;
+			failures++;
+		}
+		free(t);
+	}
+	setrlimit(RLIMIT_FSIZE, &saved);
+	ck_assert_uint_eq(bad, 0);
+	ck_assert_uint_eq(failures, 2);
+	spool_get_stats(sp, &st);
+	ck_assert_uint_eq(st.append_failures, 2);
+	ck_assert_uint_eq(st.next_seq, ok + 1);
+	/* Past the preallocated 2 MiB: the pwrite fallback was used. */
+	ck_assert_uint_gt(st.bytes, (uint64_t)2 << 20);
+	spool_close(sp);
+
+	sp = reopen_quiet(&p, dir, &logpath);
+	spool_get_stats(sp, &st);
+	ck_assert_uint_eq(st.next_seq, ok + 1);
+	read_check_all(sp, ok);
+	seg = seg_path(dir, 1);
 	close_and_clean(sp, seg, logpath, dir);
 }
 END_TEST
@@ -1417,6 +1511,7 @@ spool_suite(void)
 	tcase_add_loop_test(tc, test_fault_hook, 0, 2);
 	tcase_add_loop_test(tc, test_mapped_crash, 0, 2);
 	tcase_add_test(tc, test_mapped_fault);
+	tcase_add_test(tc, test_mapped_fsize);
 	suite_add_tcase(s, tc);
 	return s;
 }
