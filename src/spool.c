@@ -15,8 +15,8 @@
  * (after its sync when syncing), read the segment files with buffered
  * pread and hand out pointers into their buffer. A write pass wakes only
  * the readers asleep for want of records; a reader whose last read returned
- * some polls for SPOOL_LINGER_US first, so that under load a sink takes
- * records in batches instead of being woken by every append.
+ * some polls for SPOOL_LINGER_US (4 ms) first, so that under load a sink
+ * takes records in batches instead of being woken by every append.
  */
 #include "autoconf.h"
 
@@ -71,7 +71,7 @@
 /* Pause instructions an appender spins for a write pass (fsync=none). */
 #define SPOOL_SPIN 2000
 /* How long a reader that just got records polls before sleeping. */
-#define SPOOL_LINGER_US 1000
+#define SPOOL_LINGER_US 4000
 
 static const unsigned char seg_magic[8] = {
     'C', 'L', 'S', 'P', 'O', 'O', 'L', 0x1a};
