@@ -240,7 +240,7 @@ static const struct key keys[] = {
 	  .min = 1, .max = 3600, .def = "30s", .field = LF(timeout),
 	  .flags = IMPL, .help = "Idle connection timeout." },
 	{ .section = SEC_LISTENER, .name = "connection_memory", .type = KT_SIZE,
-	  .min = 16 * K1, .max = 16 * M1, .def = "64K",
+	  .min = 16 * K1, .max = 16 * M1, .def = "32K",
 	  .field = LF(connection_memory), .flags = IMPL,
 	  .help = "Memory for each connection's headers and buffers." },
 	{ .section = SEC_LISTENER, .name = "strict", .type = KT_BOOL,

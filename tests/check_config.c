@@ -173,7 +173,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cf->listener.max_connections, 1024);
 	ck_assert_uint_eq(cf->listener.max_connections_per_ip, 64);
 	ck_assert_uint_eq(cf->listener.timeout, 30);
-	ck_assert_uint_eq(cf->listener.connection_memory, 65536);
+	ck_assert_uint_eq(cf->listener.connection_memory, 32768);
 	ck_assert(!cf->listener.strict);
 	ck_assert_uint_eq(cf->listener.max_xml_depth, 64);
 	ck_assert_uint_eq(cf->listener.max_embedding_depth, 8);
