@@ -8,8 +8,14 @@
  * With --dom it also collects the body and parses it with libxml2's DOM
  * parser (xmlReadMemory, then xmlFreeDoc) before answering: what a naive
  * listener costs. With --cert/--key it serves HTTPS (GnuTLS through MHD).
+ * With --per-cpu it runs, instead of one daemon with a pool, one
+ * single-threaded daemon a thread, each on its own listening socket bound
+ * with SO_REUSEPORT and SO_INCOMING_CPU set to its index, so that the
+ * kernel hands a connection to the daemon of the CPU that handled its SYN
+ * (an experiment: cimlistend does not do this yet, see bench/RESULTS.md).
  *
- * Usage: mhd_baseline [--dom] [--threads N] [--cert FILE --key FILE] PORT
+ * Usage: mhd_baseline [--dom] [--threads N] [--per-cpu]
+ *                     [--cert FILE --key FILE] PORT
  * Binds 127.0.0.1:PORT, prints "ready" on stdout once listening, and runs
  * until SIGTERM or SIGINT. Bodies that do not parse get 400.
  */
@@ -38,6 +44,8 @@ static const char ok_body[] =
 static const char bad_body[] = "request-not-well-formed\n";
 
 static int dom;
+
+#define MAX_PER_CPU 64
 
 /* One request's body, collected only with --dom. */
 struct req {
@@ -149,26 +157,88 @@ slurp(const char *path)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: mhd_baseline [--dom] [--threads N] "
+	fprintf(stderr, "usage: mhd_baseline [--dom] [--threads N] [--per-cpu] "
 			"[--cert FILE --key FILE] PORT\n");
 	exit(2);
+}
+
+/* A listening socket on 127.0.0.1:port in a SO_REUSEPORT group, taking
+ * the connections whose SYN CPU `cpu` handled; -1 on error (reported). */
+static int
+per_cpu_socket(unsigned port, int cpu)
+{
+	struct sockaddr_in sin;
+	int fd, one = 1;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_INCOMING_CPU, &cpu, sizeof cpu) != 0 ||
+	    bind(fd, (struct sockaddr *)&sin, sizeof sin) != 0 ||
+	    listen(fd, SOMAXCONN) != 0) {
+		perror("mhd_baseline: per-cpu socket");
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* One daemon: on `fd` with one thread if fd >= 0, else a pool on port. */
+static struct MHD_Daemon *
+start_one(unsigned flags, unsigned port, int fd, unsigned threads,
+    struct MHD_OptionItem *extra)
+{
+	struct sockaddr_in sin;
+	struct MHD_OptionItem where[3];
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0) {
+		where[0] = (struct MHD_OptionItem){
+		    MHD_OPTION_LISTEN_SOCKET, fd, NULL};
+		where[1] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	} else {
+		where[0] = (struct MHD_OptionItem){
+		    MHD_OPTION_SOCK_ADDR, 0, &sin};
+		where[1] = (struct MHD_OptionItem){
+		    MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL};
+	}
+	where[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	return MHD_start_daemon(flags, fd >= 0 ? 0 : (uint16_t)port, NULL,
+	    NULL, access_cb, NULL, MHD_OPTION_ARRAY, where,
+	    MHD_OPTION_CONNECTION_LIMIT, 1024u,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, 64u,
+	    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL,
+	    MHD_OPTION_ARRAY, extra, MHD_OPTION_END);
 }
 
 int
 main(int argc, char **argv)
 {
-	struct MHD_Daemon *d;
+	struct MHD_Daemon *d[MAX_PER_CPU];
 	const char *certfile = NULL, *keyfile = NULL;
 	char *cert = NULL, *key = NULL;
-	unsigned flags, port, threads = 0;
+	unsigned flags, port, threads = 0, nd = 0, k;
 	sigset_t set;
-	int i, sig;
+	int i, sig, per_cpu = 0;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--dom") == 0)
 			dom = 1;
 		else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
 			threads = (unsigned)atoi(argv[++i]);
+		else if (strcmp(argv[i], "--per-cpu") == 0)
+			per_cpu = 1;
 		else if (strcmp(argv[i], "--cert") == 0 && i + 1 < argc)
 			certfile = argv[++i];
 		else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc)
@@ -184,6 +254,8 @@ main(int argc, char **argv)
 
 		threads = n > 0 ? (unsigned)n : 1;
 	}
+	if (per_cpu && threads > MAX_PER_CPU)
+		threads = MAX_PER_CPU;
 	xmlInitParser();
 
 	/* As http.c: signals are waited for here, not taken by MHD threads. */
@@ -204,38 +276,40 @@ main(int argc, char **argv)
 		key = slurp(keyfile);
 	}
 	{
-		struct sockaddr_in sin;
-
-		memset(&sin, 0, sizeof sin);
-		sin.sin_family = AF_INET;
-		sin.sin_port = htons((uint16_t)port);
-		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		struct MHD_OptionItem tls[] = {
 		    {MHD_OPTION_HTTPS_MEM_CERT, 0, cert},
 		    {MHD_OPTION_HTTPS_MEM_KEY, 0, key},
 		    {MHD_OPTION_END, 0, NULL},
 		};
 		struct MHD_OptionItem none[] = {{MHD_OPTION_END, 0, NULL}};
+		struct MHD_OptionItem *extra = cert != NULL ? tls : none;
 
-		d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL,
-		    access_cb, NULL, MHD_OPTION_SOCK_ADDR, &sin,
-		    MHD_OPTION_THREAD_POOL_SIZE, threads,
-		    MHD_OPTION_CONNECTION_LIMIT, 1024u,
-		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, 64u,
-		    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
-		    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL,
-		    MHD_OPTION_ARRAY, cert != NULL ? tls : none,
-		    MHD_OPTION_END);
+		if (!per_cpu) {
+			if ((d[0] = start_one(flags, port, -1, threads,
+				 extra)) != NULL)
+				nd = 1;
+		} else {
+			for (k = 0; k < threads; k++) {
+				int fd = per_cpu_socket(port, (int)k);
+
+				if (fd == -1 || (d[k] = start_one(flags, port,
+						     fd, 1, extra)) == NULL)
+					break;
+				nd++;
+			}
+		}
 	}
-	if (d == NULL) {
+	if (nd == 0 || (per_cpu && nd != threads)) {
+		for (k = 0; k < nd; k++)
+			MHD_stop_daemon(d[k]);
 		fprintf(stderr, "mhd_baseline: cannot start on port %u\n", port);
 		return 1;
 	}
 	printf("ready\n");
 	fflush(stdout);
 	sigwait(&set, &sig);
-	MHD_stop_daemon(d);
+	for (k = 0; k < nd; k++)
+		MHD_stop_daemon(d[k]);
 	xmlCleanupParser();
 	free(cert);
 	free(key);
