@@ -195,23 +195,22 @@ start_one(unsigned flags, unsigned port, int fd, unsigned threads,
     struct MHD_OptionItem *extra)
 {
 	struct sockaddr_in sin;
-	struct MHD_OptionItem where[3];
+	struct MHD_OptionItem where[] = {
+	    {MHD_OPTION_LISTEN_SOCKET, fd, NULL},
+	    {MHD_OPTION_END, 0, NULL},
+	    {MHD_OPTION_END, 0, NULL},
+	};
 
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0) {
-		where[0] = (struct MHD_OptionItem){
-		    MHD_OPTION_LISTEN_SOCKET, fd, NULL};
-		where[1] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-	} else {
+	if (fd < 0) {
+		memset(&sin, 0, sizeof sin);
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((uint16_t)port);
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		where[0] = (struct MHD_OptionItem){
 		    MHD_OPTION_SOCK_ADDR, 0, &sin};
 		where[1] = (struct MHD_OptionItem){
 		    MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL};
 	}
-	where[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 	return MHD_start_daemon(flags, fd >= 0 ? 0 : (uint16_t)port, NULL,
 	    NULL, access_cb, NULL, MHD_OPTION_ARRAY, where,
 	    MHD_OPTION_CONNECTION_LIMIT, 1024u,

@@ -782,6 +782,48 @@ raw_alert(unsigned port, const char *framing, const char *body, size_t len)
 	return resp;
 }
 
+/*
+ * connection_memory bounds a request's header section end to end: a 40 KB
+ * header does not fit the default 32K (431, and the daemon goes on), fits
+ * in 64K; a 2 KB one fits the default.
+ */
+static int
+padded_status(unsigned port, size_t pad, const char *body, size_t len)
+{
+	char *framing, *resp;
+	int status;
+
+	framing = malloc(pad + 64);
+	ck_assert_ptr_nonnull(framing);
+	memcpy(framing, "X-Pad: ", 7);
+	memset(framing + 7, 'p', pad);
+	snprintf(framing + 7 + pad, 57, "\r\nContent-Length: %zu\r\n", len);
+	resp = raw_alert(port, framing, body, len);
+	status = tu_raw_status(resp);
+	free(resp);
+	free(framing);
+	return status;
+}
+
+START_TEST(t_connection_memory)
+{
+	struct tu_daemon *d = tu_daemon_start(NULL, NULL);
+	char *alert;
+	size_t len;
+
+	alert = tu_sample("alert-indication.xml", &len);
+	ck_assert_int_eq(padded_status(d->port, 2000, alert, len), 200);
+	ck_assert_int_eq(padded_status(d->port, 40000, alert, len), 431);
+	ck_assert_int_eq(padded_status(d->port, 2000, alert, len), 200);
+	ck_assert_int_eq(tu_daemon_stop(d), 0);
+
+	d = tu_daemon_start("connection_memory = 64K", NULL);
+	ck_assert_int_eq(padded_status(d->port, 40000, alert, len), 200);
+	ck_assert_int_eq(tu_daemon_stop(d), 0);
+	free(alert);
+}
+END_TEST
+
 START_TEST(t_framing)
 {
 	struct tu_daemon *d = tu_daemon_start("max_body = 64K", NULL);
@@ -1296,6 +1338,7 @@ listener_suite(void)
 	tcase_add_test(tc, t_strict);
 	tcase_add_test(tc, t_liberal);
 	tcase_add_test(tc, t_framing);
+	tcase_add_test(tc, t_connection_memory);
 	tcase_add_test(tc, t_hostile);
 	tcase_add_test(tc, t_huge_chunked);
 	tcase_add_test(tc, t_stalled_client);
